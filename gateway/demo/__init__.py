@@ -1,0 +1,1 @@
+"""The embedded demo: schema migrations and a deterministic synthetic market dataset."""

@@ -1,0 +1,123 @@
+"""``create_app(settings)``: the only place where the layers are wired together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from litestar import Litestar, Request, Response
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from gateway import __version__
+from gateway.catalog import Catalog, load_catalog
+from gateway.errors import ConfigError, GatewayError, error_body
+from gateway.executor import Executor
+from gateway.http.middleware import EdgeConfig, EdgeMiddleware
+from gateway.http.routes import ROUTES
+from gateway.http.state import GatewayState, Published, wall_clock
+from gateway.params import ParamLimits
+from gateway.settings import Settings
+from gateway.sources import Sources, open_sources
+from gateway.startup import verify_queries
+from gateway.workspace.encode import encode_json
+
+log = logging.getLogger("gateway")
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
+               413: "payload_too_large", 414: "uri_too_long", 431: "headers_too_large"}
+
+
+def create_app(
+    settings: Settings,
+    *,
+    catalog: Catalog | None = None,
+    sources: Sources | None = None,
+    clock: Callable[[], datetime] | None = None,
+    verify_on_startup: bool = True,
+) -> Litestar:
+    """Build the ASGI app. Raises ``CatalogError`` / ``ConfigError`` on invalid input.
+
+    ``catalog``, ``sources`` and ``clock`` may be injected (tests); by default they are built
+    from ``settings``. On startup every query is compiled on its database when that database
+    answers (a broken query stops the server); a database that is down only logs a warning.
+    """
+    sources = sources if sources is not None else open_sources(settings)
+    dialects = {name: source.dialect for name, source in sources.items()}
+    catalog = catalog if catalog is not None else load_catalog(settings.queries_dir, dialects)
+    _check_reserved_names(catalog, settings)
+    state = GatewayState(
+        settings=settings,
+        published=Published.of(catalog),
+        sources=sources,
+        executor=Executor(sources),
+        param_limits=ParamLimits(settings.max_param_length, settings.max_list_items),
+        clock=clock or wall_clock(settings.timezone),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if verify_on_startup:
+            await verify_queries(state.catalog, state.executor)
+        try:
+            yield
+        finally:
+            await state.sources.close()
+
+    app = Litestar(
+        route_handlers=ROUTES,
+        lifespan=[lifespan],
+        exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error,
+                            Exception: _unexpected_error},
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="gateway", version=__version__),
+        logging_config=None,
+        debug=False,
+    )
+    app.state.gateway = state
+    app.asgi_handler = EdgeMiddleware(app.asgi_handler, EdgeConfig(
+        origins=frozenset(settings.allowed_origins),
+        api_keys=tuple(k.encode() for k in settings.api_keys),
+        key_header=settings.api_key_header,
+        key_query_param=settings.api_key_query_param,
+        max_body_bytes=settings.max_body_bytes,
+    ))
+    return app
+
+
+def _check_reserved_names(catalog: Catalog, settings: Settings) -> None:
+    for spec in catalog:
+        if spec.param(settings.api_key_query_param) is not None:
+            raise ConfigError(f"{spec.path}: param {settings.api_key_query_param!r} is the API "
+                              "key query parameter; rename the param or api_key_query_param")
+
+
+def _request_id(request: Request[Any, Any, Any]) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(content=encode_json(body), status_code=status,
+                    media_type="application/json", headers=headers)
+
+
+def _gateway_error(request: Request[Any, Any, Any], error: GatewayError) -> Response[bytes]:
+    body = error_body(error.status, error.code, error.message, request_id=_request_id(request),
+                      errors=error.errors)
+    return _respond(error.status, body, error.headers)
+
+
+def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
+    status = error.status_code
+    code = _HTTP_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+    message = error.detail if status < 500 else "internal error"
+    body = error_body(status, code, str(message), request_id=_request_id(request))
+    return _respond(status, body, dict(error.headers or {}))
+
+
+def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
+    request_id = _request_id(request)
+    log.error("unhandled error (request %s)", request_id, exc_info=error)
+    return _respond(500, error_body(500, "internal_error", "internal error", request_id=request_id))

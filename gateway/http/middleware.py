@@ -1,0 +1,174 @@
+"""The outermost ASGI layer: request id, CORS (+ Private Network Access), API key, body size, log.
+
+It wraps the whole Litestar app, so it runs before routing: a preflight never needs a key or
+a database, a 401 carries CORS headers (the browser can show it), and an unknown path without a
+key is a 401, not a 404 (nothing to enumerate).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.errors import GatewayError, PayloadTooLarge, Unauthorized, error_body
+from gateway.workspace.encode import encode_json
+
+access_log = logging.getLogger("gateway.access")
+PUBLIC_PATHS = frozenset({"/health", "/health/live"})
+_METHODS = "GET, POST, OPTIONS"
+
+
+@dataclass(frozen=True, slots=True)
+class EdgeConfig:
+    origins: frozenset[str]
+    api_keys: tuple[bytes, ...]
+    key_header: str
+    key_query_param: str
+    max_body_bytes: int
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, config: EdgeConfig) -> None:
+        self.app, self.config = app, config
+        self._key_header = config.key_header.lower().encode("latin-1")
+        self._allow_headers = ", ".join(sorted({config.key_header, "Content-Type", "Authorization"}))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = uuid.uuid4().hex[:16]
+        scope.setdefault("state", {})["request_id"] = request_id
+        headers = _headers(scope)
+        origin = headers.get(b"origin", b"").decode("latin-1")
+        status_box = [0]
+        send = self._wrap_send(send, origin, request_id, status_box)
+        try:
+            if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
+                await self._preflight(origin, headers, send)
+            else:
+                self._authorize(scope, headers)
+                self._check_body_size(headers)
+                await self.app(scope, receive, send)
+        except GatewayError as error:
+            await _send_error(send, error, request_id)
+        finally:
+            self._log(scope, status_box[0], started, request_id)
+
+    def _wrap_send(self, send: Send, origin: str, request_id: str, status_box: list[int]) -> Send:
+        allowed = origin in self.config.origins
+
+        async def wrapped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_box[0] = message["status"]
+                extra = [(b"x-request-id", request_id.encode())]
+                if allowed:
+                    extra += [
+                        (b"access-control-allow-origin", origin.encode("latin-1")),
+                        (b"access-control-allow-credentials", b"true"),
+                        (b"access-control-expose-headers",
+                         b"X-Request-ID, X-Gateway-Truncated, X-Gateway-Rows, X-Cache, Age, ETag"),
+                    ]
+                if origin:
+                    extra.append((b"vary", b"Origin"))
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        return wrapped
+
+    async def _preflight(self, origin: str, headers: dict[bytes, bytes], send: Send) -> None:
+        if origin not in self.config.origins:
+            body = error_body(400, "cors_rejected", "origin not allowed")
+            await _send_json(send, 400, encode_json(body), [])
+            return
+        extra = [
+            (b"access-control-allow-methods", _METHODS.encode()),
+            (b"access-control-allow-headers", self._allow_headers.encode("latin-1")),
+            (b"access-control-max-age", b"600"),
+        ]
+        if headers.get(b"access-control-request-private-network", b"").lower() == b"true":
+            extra.append((b"access-control-allow-private-network", b"true"))
+        await send({"type": "http.response.start", "status": 204, "headers": extra})
+        await send({"type": "http.response.body", "body": b""})
+
+    def _authorize(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
+        if not self.config.api_keys or scope["path"] in PUBLIC_PATHS:
+            return
+        given = headers.get(self._key_header)
+        if given is None:
+            given = _query_value(scope, self.config.key_query_param)
+        if given is None or not keys_match(given, self.config.api_keys):
+            raise Unauthorized()
+
+    def _check_body_size(self, headers: dict[bytes, bytes]) -> None:
+        length = headers.get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.config.max_body_bytes:
+            raise PayloadTooLarge(f"request body over {self.config.max_body_bytes} bytes")
+
+    def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        query = redact_query(scope.get("query_string", b""), self.config.key_query_param)
+        path = scope["path"] + (f"?{query}" if query else "")
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        access_log.info("%s %s %s %.1fms id=%s", scope["method"], path, status, elapsed_ms,
+                        request_id)
+
+
+def keys_match(given: bytes, keys: Iterable[bytes]) -> bool:
+    """Constant-time comparison against every key, with no early exit."""
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(given, key)
+    return matched
+
+
+def redact_query(raw: bytes, key_param: str) -> str:
+    """The query string with the API-key value replaced, for logs."""
+    if not raw:
+        return ""
+    pairs = parse_qsl(raw.decode("latin-1"), keep_blank_values=True)
+    if not any(k == key_param for k, _ in pairs):
+        return raw.decode("latin-1")
+    return urlencode([(k, "***" if k == key_param else v) for k, v in pairs], safe="*,$")
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {k.lower(): v for k, v in scope["headers"]}
+
+
+def _query_value(scope: Scope, name: str) -> bytes | None:
+    raw = scope.get("query_string", b"")
+    if name.encode() not in raw:
+        return None
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True,
+                                encoding="latin-1"):
+        if key == name:
+            return value.encode("latin-1")
+    return None
+
+
+async def _send_error(send: Send, error: GatewayError, request_id: str) -> None:
+    body = error_body(error.status, error.code, error.message, request_id=request_id,
+                      errors=error.errors)
+    headers = [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await _send_json(send, error.status, encode_json(body), headers)
+
+
+async def _send_json(send: Send, status: int, body: bytes, headers: list[Any]) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()), *headers],
+    })
+    await send({"type": "http.response.body", "body": body})

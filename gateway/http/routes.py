@@ -1,0 +1,100 @@
+"""Route handlers: thin, each one parse -> run -> shape -> respond."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar import Request, Response, get
+
+from gateway import __version__
+from gateway.errors import DatabaseUnavailable, UnknownWidget, error_body
+from gateway.http.state import GatewayState
+from gateway.params import parse_params, split_query_string
+from gateway.workspace.encode import encode_json
+from gateway.workspace.shapes import shape_options, shape_widget
+
+JSON = "application/json"
+
+
+def _state(request: Request[Any, Any, Any]) -> GatewayState:
+    state: GatewayState = request.app.state.gateway
+    return state
+
+
+def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(content=body, status_code=status, media_type=JSON, headers=headers)
+
+
+@get("/widgets.json", summary="Widget definitions for OpenBB Workspace")
+async def widgets_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return _json(_state(request).published.widgets_json)
+
+
+@get(["/apps.json", "/templates.json"], summary="Dashboards (apps) for OpenBB Workspace")
+async def apps_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+    return _json(_state(request).published.apps_json)
+
+
+@get("/sql/{widget_id:str}", summary="Data of one widget")
+async def widget_data(request: Request[Any, Any, Any], widget_id: str) -> Response[bytes]:
+    state = _state(request)
+    spec = state.catalog.get(widget_id)
+    if spec is None or not spec.is_widget:
+        raise UnknownWidget(f"unknown widget {widget_id!r}")
+    query = split_query_string(request.scope.get("query_string", b""))
+    values = parse_params(spec, query, now=state.clock(), limits=state.param_limits)
+    result = await state.executor.run(spec, values)
+    headers = {"X-Gateway-Rows": str(len(result.rows))}
+    if result.truncated:
+        headers["X-Gateway-Truncated"] = "true"
+    return _json(shape_widget(spec, result, query), headers=headers)
+
+
+@get("/options/{query_id:str}", summary="Dropdown options filled by a query")
+async def options(request: Request[Any, Any, Any], query_id: str) -> Response[bytes]:
+    state = _state(request)
+    spec = state.catalog.get(query_id)
+    if spec is None:
+        raise UnknownWidget(f"unknown options query {query_id!r}")
+    query = split_query_string(request.scope.get("query_string", b""))
+    values = parse_params(spec, query, now=state.clock(), limits=state.param_limits)
+    result = await state.executor.run(spec, values)
+    return _json(shape_options(spec, result))
+
+
+@get(["/health", "/health/live"], summary="Liveness: the process answers")
+async def health() -> Response[bytes]:
+    return _json(b'{"status":"ok"}')
+
+
+@get(["/ready", "/health/ready"], summary="Readiness: every database answers")
+async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state = _state(request)
+    timeout = state.settings.connect_timeout_s + 1
+    names = list(state.sources)
+    results = await asyncio.gather(
+        *(asyncio.wait_for(state.sources[n].ping(), timeout) for n in names),
+        return_exceptions=True,
+    )
+    status = {n: ("ok" if r is None else "unavailable") for n, r in zip(names, results, strict=True)}
+    if all(v == "ok" for v in status.values()):
+        return _json(encode_json({"status": "ready", "databases": status}))
+    error = DatabaseUnavailable("a database is unavailable")
+    body = error_body(503, error.code, error.message, request_id=request.state.get("request_id"))
+    body["databases"] = status
+    return _json(encode_json(body), 503, error.headers)
+
+
+@get("/", summary="What this backend serves")
+async def index(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state = _state(request)
+    widgets = [s.id for s in state.catalog.widgets()]
+    return _json(encode_json({
+        "name": "gateway", "version": __version__, "widgets": len(widgets),
+        "endpoints": ["/widgets.json", "/apps.json", "/templates.json", "/sql/{widget}",
+                      "/options/{query}", "/health", "/ready"],
+    }))
+
+
+ROUTES = [widgets_json, apps_json, widget_data, options, health, ready, index]

@@ -1,0 +1,210 @@
+"""PostgreSQL through asyncpg: read-only transactions, server-side timeout, capped fetch.
+
+SQLAlchemy owns the URL, the pool and reconnects; each query runs on the asyncpg connection
+itself, because SQLAlchemy's result layer would double the CPU cost of a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from gateway.catalog.sqlcheck import CompiledSql
+from gateway.errors import (
+    ConnectionLost,
+    DatabaseUnavailable,
+    ExplainError,
+    GatewayError,
+    InvalidParameters,
+    ParamProblem,
+    QueryFailed,
+    QueryTimeout,
+)
+from gateway.settings import DatabaseSettings, Settings
+from gateway.sources.base import Limits, Result
+
+log = logging.getLogger("gateway.sources.postgres")
+APPLICATION_NAME = "gateway"
+_INTS = frozenset({"int2", "int4", "int8", "oid"})
+_FLOATS = frozenset({"float4", "float8"})
+_TEXTS = frozenset({"text", "varchar", "bpchar", "name", "unknown", "citext"})
+_DISCONNECTS = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+    OSError,
+)
+
+
+def create_engine(db: DatabaseSettings, settings: Settings, limits: Limits) -> AsyncEngine:
+    server_settings = {
+        "application_name": APPLICATION_NAME,
+        "statement_timeout": str(limits.timeout_ms),
+        "idle_in_transaction_session_timeout": str(max(limits.timeout_ms * 2, 10_000)),
+    }
+    if db.search_path:
+        server_settings["search_path"] = db.search_path
+    return create_async_engine(
+        db.url,
+        pool_size=db.pool_size,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout_s,
+        pool_reset_on_return=None,  # we end every transaction ourselves (see fetch)
+        connect_args={"server_settings": server_settings, "timeout": settings.connect_timeout_s},
+    )
+
+
+class PostgresDriver:
+    """Runs compiled statements on an ``asyncpg.Connection``."""
+
+    def __init__(self, default_timeout_ms: int) -> None:
+        self.default_timeout_ms = default_timeout_ms
+        self._param_types: dict[str, tuple[str, ...]] = {}
+
+    async def fetch(
+        self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits
+    ) -> Result:
+        args = await self._adapt(conn, query, values)
+        begin = "BEGIN READ ONLY"
+        if limits.timeout_ms != self.default_timeout_ms:
+            begin += f"; SET LOCAL statement_timeout = {int(limits.timeout_ms)}"
+        client_timeout = limits.timeout_ms / 1000 + 1.0  # backstop if the server never answers
+        try:
+            await conn.execute(begin)
+            # One round trip: bind + execute with a row limit (max_rows + 1 tells truncation).
+            records = await conn._execute(query.text, args, limits.max_rows + 1, client_timeout)
+            await conn.execute("COMMIT")
+        except BaseException as error:
+            await _rollback_quietly(conn)
+            raise _translate(error, query) from error
+        truncated = len(records) > limits.max_rows
+        rows = records[: limits.max_rows] if truncated else records
+        columns = tuple(records[0].keys()) if records else ()
+        return Result(columns, rows, truncated)
+
+    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
+        try:
+            stmt = await conn.prepare(query.text)
+        except asyncpg.exceptions.PostgresError as error:
+            position = int(getattr(error, "position", None) or 0)
+            line = query.text[:position].count("\n") + 1
+            raise ExplainError(str(error).splitlines()[0], line) from None
+        except BaseException as error:
+            raise _translate(error) from error
+        self._param_types[query.text] = tuple(t.name for t in stmt.get_parameters())
+
+    async def column_types(self, conn: Any, query: CompiledSql) -> list[tuple[str, str]]:
+        stmt = await conn.prepare(query.text)
+        return [(a.name, a.type.name) for a in stmt.get_attributes()]
+
+    def is_disconnect(self, error: BaseException) -> bool:
+        cause = error.__cause__ if isinstance(error, GatewayError) else error
+        return isinstance(cause, _DISCONNECTS) and not isinstance(
+            cause, asyncpg.exceptions.DataError
+        )
+
+    async def _adapt(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Any]:
+        """Bind values in the types PostgreSQL inferred for each ``$n`` (learned once per query)."""
+        types = self._param_types.get(query.text)
+        if types is None:
+            try:
+                stmt = await conn.prepare(query.text)
+            except BaseException as error:
+                raise _translate(error) from error
+            types = self._param_types[query.text] = tuple(t.name for t in stmt.get_parameters())
+        args, problems = [], []
+        for name, pg_type in zip(query.order, types, strict=True):
+            try:
+                args.append(adapt_value(values.get(name), pg_type))
+            except ValueError as exc:
+                problems.append(ParamProblem(name, f"{name} {exc}"))
+        if problems:
+            raise InvalidParameters(problems)
+        return args
+
+
+def adapt_value(value: Any, pg_type: str) -> Any:
+    """Convert a parsed param value into what asyncpg encodes for ``pg_type``."""
+    if value is None:
+        return None
+    if pg_type.startswith("_"):
+        items = value if isinstance(value, list) else [value]
+        return [adapt_value(v, pg_type[1:]) for v in items]
+    if pg_type in _TEXTS:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if pg_type in _INTS:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ValueError("must be a whole number")
+    if pg_type in _FLOATS:
+        return _number(value, float)
+    if pg_type == "numeric":
+        return _number(value, lambda v: Decimal(str(v)))
+    if pg_type == "date":
+        return _date(value)
+    if pg_type in ("timestamp", "timestamptz"):
+        day = _date(value)
+        moment = datetime.combine(day, time())
+        return moment.replace(tzinfo=UTC) if pg_type == "timestamptz" else moment
+    if pg_type == "bool" and not isinstance(value, bool):
+        raise ValueError("must be true or false")
+    return value
+
+
+def _number(value: Any, convert: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a number")
+    return convert(value)
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    raise ValueError("must be a date")
+
+
+async def _rollback_quietly(conn: Any) -> None:
+    if conn.is_closed() or not conn.is_in_transaction():
+        return
+    try:
+        await asyncio.shield(conn.execute("ROLLBACK"))
+    except Exception:  # noqa: BLE001 - the connection is invalidated by the caller if broken
+        log.debug("rollback failed", exc_info=True)
+
+
+def _translate(error: BaseException, query: CompiledSql | None = None) -> BaseException:
+    """Map driver errors onto the gateway's error codes (details stay in the server log)."""
+    if isinstance(error, GatewayError | asyncio.CancelledError):
+        return error
+    if isinstance(error, asyncpg.exceptions.QueryCanceledError | asyncio.TimeoutError):
+        return QueryTimeout("query exceeded its time limit")
+    if isinstance(error, asyncpg.exceptions.DataError):
+        match = re.search(r"query argument \$(\d+)", str(error))
+        index = int(match.group(1)) - 1 if match else -1
+        name = query.order[index] if query and 0 <= index < len(query.order) else "params"
+        return InvalidParameters([ParamProblem(name, f"{name} has the wrong type for this query")])
+    if isinstance(error, _DISCONNECTS):
+        log.warning("database connection lost: %s", str(error).splitlines()[0][:200])
+        return ConnectionLost()
+    if isinstance(error, asyncpg.exceptions.TooManyConnectionsError):
+        return DatabaseUnavailable("database refuses more connections", retry_after_s=2)
+    if isinstance(error, asyncpg.exceptions.PostgresError):
+        log.error("query failed: %s %s", getattr(error, "sqlstate", ""), error)
+        return QueryFailed("query failed")
+    return error

@@ -1,0 +1,174 @@
+"""SQLite through aiosqlite: read-only file, write-denying authorizer, progress-handler timeout.
+
+The file is opened with ``mode=ro`` and ``PRAGMA query_only``; an authorizer refuses ATTACH,
+PRAGMA writes and every write action, so even a statement that slips past the load check cannot
+change the file. Time limits interrupt the statement inside SQLite (a progress handler), so the
+worker thread is free again as soon as the limit passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from gateway.catalog.sqlcheck import CompiledSql
+from gateway.errors import ExplainError, GatewayError, QueryFailed, QueryTimeout
+from gateway.settings import DatabaseSettings, Settings
+from gateway.sources.base import Limits, Result
+
+log = logging.getLogger("gateway.sources.sqlite")
+_PROGRESS_STEPS = 2_000
+_DENIED_ACTIONS = frozenset(
+    getattr(sqlite3, name)
+    for name in (
+        "SQLITE_ATTACH", "SQLITE_DETACH", "SQLITE_INSERT", "SQLITE_UPDATE", "SQLITE_DELETE",
+        "SQLITE_CREATE_INDEX", "SQLITE_CREATE_TABLE", "SQLITE_CREATE_TEMP_INDEX",
+        "SQLITE_CREATE_TEMP_TABLE", "SQLITE_CREATE_TEMP_TRIGGER", "SQLITE_CREATE_TEMP_VIEW",
+        "SQLITE_CREATE_TRIGGER", "SQLITE_CREATE_VIEW", "SQLITE_CREATE_VTABLE", "SQLITE_DROP_INDEX",
+        "SQLITE_DROP_TABLE", "SQLITE_DROP_TEMP_INDEX", "SQLITE_DROP_TEMP_TABLE",
+        "SQLITE_DROP_TEMP_TRIGGER", "SQLITE_DROP_TEMP_VIEW", "SQLITE_DROP_TRIGGER",
+        "SQLITE_DROP_VIEW", "SQLITE_DROP_VTABLE", "SQLITE_ALTER_TABLE", "SQLITE_REINDEX",
+        "SQLITE_ANALYZE",
+    )
+    if hasattr(sqlite3, name)
+)  # fmt: skip
+_DENIED_FUNCTIONS = frozenset({"load_extension", "writefile", "readfile", "edit"})
+
+
+class _Guard:
+    """Per-connection deadline read by the progress handler (in the driver's thread)."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline = float("inf")
+
+    def progress(self) -> int:
+        return 1 if time.monotonic() > self.deadline else 0
+
+
+def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: Any, _src: Any) -> int:
+    if action in _DENIED_ACTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and (arg2 is not None or arg1 not in _READ_PRAGMAS):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_TRANSACTION:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+_READ_PRAGMAS = frozenset({"table_info", "table_xinfo", "index_list", "index_info",
+                           "foreign_key_list", "database_list", "function_list"})
+
+
+def read_only_url(url: str) -> str:
+    """``sqlite+aiosqlite:///path`` -> a ``mode=ro`` URI, so the file can never be written."""
+    prefix = "sqlite+aiosqlite:///"
+    path = url[len(prefix):] if url.startswith(prefix) else url
+    path, _, query = path.partition("?")
+    params = "&".join(p for p in (query, "mode=ro", "uri=true") if p)
+    return f"{prefix}file:{quote(path)}?{params}"
+
+
+def create_engine(db: DatabaseSettings, settings: Settings, limits: Limits) -> AsyncEngine:
+    engine = create_async_engine(
+        read_only_url(db.url),
+        pool_size=db.pool_size,
+        max_overflow=0,
+        pool_timeout=settings.pool_timeout_s,
+        pool_reset_on_return=None,  # statements never open a transaction (authorizer denies it)
+    )
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _install_guard(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.run_async(_guard_connection)
+
+    return engine
+
+
+async def _guard_connection(conn: Any) -> None:
+    guard = _Guard()
+    await conn.execute("PRAGMA query_only = 1")
+    await conn.set_authorizer(_authorizer)
+    await conn.set_progress_handler(guard.progress, _PROGRESS_STEPS)
+    conn.gateway_guard = guard
+
+
+class SqliteDriver:
+    """Runs compiled statements on an ``aiosqlite.Connection``."""
+
+    async def fetch(
+        self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits
+    ) -> Result:
+        args = [bind_value(values.get(name)) for name in query.order]
+        guard: _Guard = conn.gateway_guard
+        guard.deadline = time.monotonic() + limits.timeout_ms / 1000
+        try:
+            cursor = await conn.execute(query.text, args)
+            try:
+                rows = await cursor.fetchmany(limits.max_rows + 1)
+                columns = tuple(d[0] for d in cursor.description or ())
+            finally:
+                await cursor.close()
+        except BaseException as error:
+            if isinstance(error, asyncio.CancelledError):
+                guard.deadline = 0.0  # the progress handler stops the statement in its thread
+            raise _translate(error) from error
+        finally:
+            guard.deadline = float("inf")
+        truncated = len(rows) > limits.max_rows
+        return Result(columns, rows[: limits.max_rows] if truncated else rows, truncated)
+
+    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
+        args = [bind_value(values.get(name)) for name in query.order]
+        try:
+            cursor = await conn.execute(f"EXPLAIN {query.text}", args)
+            await cursor.close()
+        except sqlite3.Error as error:
+            raise ExplainError(str(error)) from None
+        except BaseException as error:
+            raise _translate(error) from error
+
+    async def column_types(self, conn: Any, query: CompiledSql) -> list[tuple[str, str]]:
+        return []
+
+    def is_disconnect(self, error: BaseException) -> bool:
+        return False
+
+
+def bind_value(value: Any) -> Any:
+    """SQLite stores dates as ISO text and booleans as 0/1; lists travel as one JSON array."""
+    if isinstance(value, list):
+        return json.dumps([_json_item(v) for v in value])
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _json_item(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _translate(error: BaseException) -> BaseException:
+    if isinstance(error, GatewayError | asyncio.CancelledError):
+        return error
+    if isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error):
+        return QueryTimeout("query exceeded its time limit")
+    if isinstance(error, sqlite3.Error):
+        log.error("query failed: %s", error)
+        return QueryFailed("query failed")
+    return error

@@ -1,0 +1,1 @@
+"""Workspace layer: specs and rows -> the JSON shapes OpenBB Workspace reads."""

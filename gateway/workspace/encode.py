@@ -1,0 +1,47 @@
+"""Rows -> JSON bytes, without building a dict per row.
+
+A msgspec Struct type is defined once per column list; encoding a list of structs is about three
+times cheaper than ``dict(record)`` per row. Decimals are written as JSON numbers, dates as ISO
+strings, NaN/Infinity as null, bytes as base64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+
+_encoder = msgspec.json.Encoder(decimal_format="number")
+
+
+def encode_json(value: Any) -> bytes:
+    return _encoder.encode(value)
+
+
+@lru_cache(maxsize=2048)
+def row_type(columns: tuple[str, ...]) -> type[msgspec.Struct]:
+    """A Struct whose JSON form is ``{column: value, ...}``; duplicate names get a suffix."""
+    names: list[str] = []
+    for column in columns:
+        name, n = column, 2
+        while name in names:
+            name, n = f"{column}_{n}", n + 1
+        names.append(name)
+    fields = [(f"c{i}", Any) for i in range(len(names))]
+    rename = {f"c{i}": name for i, name in enumerate(names)}
+    return msgspec.defstruct("Row", fields, rename=rename, gc=False)
+
+
+def encode_rows(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> bytes:
+    """A JSON array of row objects (``[]`` when there are no rows)."""
+    if not rows:
+        return b"[]"
+    row = row_type(columns)
+    return _encoder.encode([row(*r) for r in rows])
+
+
+def records(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Rows as dicts, for the few shapes that need per-row logic (options, metrics, ...)."""
+    return [dict(zip(columns, r, strict=True)) for r in rows]
