@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from gateway.catalog import Catalog, load_catalog
 from gateway.errors import ConfigError, GatewayError, error_body
 from gateway.executor import Executor
 from gateway.http.middleware import EdgeConfig, EdgeMiddleware
+from gateway.http.reload import watch
 from gateway.http.routes import ROUTES
 from gateway.http.state import GatewayState, Published, wall_clock
 from gateway.params import ParamLimits
@@ -61,9 +63,12 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if verify_on_startup:
             await verify_queries(state.catalog, state.executor)
+        watcher = asyncio.create_task(watch(state)) if settings.reload else None
         try:
             yield
         finally:
+            if watcher is not None:
+                watcher.cancel()
             await state.sources.close()
 
     app = Litestar(

@@ -58,6 +58,8 @@ class _Guard:
 
 
 def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: Any, _src: Any) -> int:
+    if action == sqlite3.SQLITE_UPDATE and arg1 == "sqlite_master":
+        return sqlite3.SQLITE_OK  # SQLite reports this when it sets up json_each(); no write
     if action in _DENIED_ACTIONS:
         return sqlite3.SQLITE_DENY
     if action == sqlite3.SQLITE_PRAGMA and (arg2 is not None or arg1 not in _READ_PRAGMAS):

@@ -1,0 +1,294 @@
+"""Command line: serve, check, run, widgets, apps, cert, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from gateway import __version__
+from gateway.errors import CatalogError, ConfigError, GatewayError, error_body
+from gateway.settings import Settings, load_settings
+
+log = logging.getLogger("gateway")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.handler(args)
+        return result
+    except (ConfigError, CatalogError) as error:
+        print(f"error: {error}" if isinstance(error, ConfigError) else str(error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"gateway {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the widgets over HTTP(S)")
+    _common(serve)
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
+                       help="require this API key (repeat for several)")
+    serve.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
+    serve.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM)")
+    serve.add_argument("--reload", action="store_true", default=None,
+                       help="watch the queries folder and swap in valid changes")
+    serve.set_defaults(handler=_serve)
+
+    check = commands.add_parser("check", help="validate every query file (and compile it on "
+                                "its database)")
+    _common(check)
+    check.add_argument("--offline", action="store_true",
+                       help="only check the files; do not connect to any database")
+    check.set_defaults(handler=_check)
+
+    run = commands.add_parser("run", help="run one widget and print its JSON")
+    _common(run)
+    run.add_argument("widget", help="widget id (file stem)")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="a param value (repeat; comma-join multi-select values)")
+    run.set_defaults(handler=_run)
+
+    widgets = commands.add_parser("widgets", help="print widgets.json")
+    _common(widgets)
+    widgets.set_defaults(handler=_widgets)
+
+    apps = commands.add_parser("apps", help="print apps.json")
+    _common(apps)
+    apps.set_defaults(handler=_apps)
+
+    cert = commands.add_parser("cert", help="write a self-signed localhost certificate and key")
+    cert.add_argument("--out-dir", type=Path, default=Path("."), help="folder (default .)")
+    cert.add_argument("--days", type=int, default=825, help="validity, at most 825 (Safari)")
+    cert.add_argument("--name", action="append", default=[], dest="names", metavar="HOST",
+                      help="extra DNS name or IP to include (repeat)")
+    cert.set_defaults(handler=_cert)
+
+    demo = commands.add_parser("demo", help="create the demo schema and data in a database")
+    demo.add_argument("--database", help="database URL (default: the embedded SQLite file)")
+    demo.add_argument("--config", type=Path, help="config file (default ./gateway.toml)")
+    demo.add_argument("--search-path", help="PostgreSQL schema to create the tables in")
+    demo.add_argument("--as-of", type=date.fromisoformat, help="last day of data (YYYY-MM-DD)")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _common(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--queries", type=Path, dest="queries_dir", help="queries folder")
+    sub.add_argument("--database", dest="database_url", help="database URL (default: demo)")
+    sub.add_argument("--config", type=Path, help="config file (default ./gateway.toml)")
+
+
+def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
+    overrides = {"queries_dir": args.queries_dir, "database_url": args.database_url, **extra}
+    settings = load_settings(args.config, overrides=overrides)
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.log_level.lower() != "debug":
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    if settings.uses_demo:
+        from gateway.demo.build import bundled_path, ensure_demo_sqlite
+
+        if asyncio.run(ensure_demo_sqlite(settings.demo_path)):
+            print(f"demo database created at {settings.demo_path}", file=sys.stderr)
+        if args.queries_dir is None and not settings.queries_dir.is_dir():
+            settings = load_settings(args.config,
+                                     overrides={**overrides, "queries_dir": bundled_path("queries")})
+    return settings
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.http import create_app
+
+    settings = _settings(args, host=args.host, port=args.port, api_keys=args.api_keys,
+                         ssl_keyfile=args.ssl_keyfile, ssl_certfile=args.ssl_certfile,
+                         reload=args.reload)
+    app = create_app(settings)
+    _refuse_busy_port(settings.host, settings.port)
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+        log.warning("listening on %s without an API key: anyone who can reach it can read "
+                    "every widget", settings.host)
+    scheme = "https" if settings.ssl_certfile else "http"
+    print(f"gateway {__version__}: {len(app.state.gateway.catalog.widgets())} widgets at "
+          f"{scheme}://{settings.host}:{settings.port} (add this URL in OpenBB Workspace)",
+          file=sys.stderr)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        ssl_keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
+        ssl_certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
+        timeout_graceful_shutdown=30, server_header=False,
+    )
+    return 0
+
+
+def _refuse_busy_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = "already in use" if error.errno == errno.EADDRINUSE else error.strerror
+            raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _check(args: argparse.Namespace) -> int:
+    from gateway.catalog import load_catalog
+    from gateway.executor import Executor
+    from gateway.sources import open_sources
+    from gateway.startup import verify_queries
+
+    settings = _settings(args) if not args.offline else load_settings(
+        args.config, overrides={"queries_dir": args.queries_dir, "database_url": args.database_url})
+    dialects = {name: db.dialect for name, db in settings.sources().items()}
+    catalog = load_catalog(settings.queries_dir, dialects)
+    checked = "files only"
+    if not args.offline:
+        sources = open_sources(settings)
+
+        async def verify() -> list[str]:
+            try:
+                return await verify_queries(catalog, Executor(sources))
+            finally:
+                await sources.close()
+
+        unreachable = asyncio.run(verify())
+        if unreachable:
+            print(f"warning: could not reach {', '.join(unreachable)}; their queries were only "
+                  "checked offline", file=sys.stderr)
+        checked = "compiled on their databases"
+    print(f"ok: {len(catalog)} query files valid ({checked})", file=sys.stderr)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from gateway.catalog import load_catalog
+    from gateway.executor import Executor
+    from gateway.http.state import wall_clock
+    from gateway.params import ParamLimits, parse_params
+    from gateway.sources import open_sources
+    from gateway.workspace.shapes import shape_options, shape_widget
+
+    settings = _settings(args)
+    sources = open_sources(settings)
+    catalog = load_catalog(settings.queries_dir, {n: s.dialect for n, s in sources.items()})
+    spec = catalog.get(args.widget)
+    if spec is None:
+        print(f"error: unknown widget {args.widget!r}; known: {', '.join(catalog.specs)}",
+              file=sys.stderr)
+        return 1
+    query: dict[str, list[str]] = {}
+    for pair in args.param:
+        name, sep, value = pair.partition("=")
+        if not sep:
+            print(f"error: -p expects NAME=VALUE, got {pair!r}", file=sys.stderr)
+            return 2
+        query.setdefault(name, []).append(value)
+
+    async def execute() -> bytes:
+        try:
+            values = parse_params(spec, query, now=wall_clock(settings.timezone)(),
+                                  limits=ParamLimits(settings.max_param_length,
+                                                     settings.max_list_items))
+            result = await Executor(sources).run(spec, values)
+            if not spec.is_widget:
+                return shape_options(spec, result)
+            return shape_widget(spec, result, query)
+        finally:
+            await sources.close()
+
+    try:
+        body = asyncio.run(execute())
+    except GatewayError as error:
+        from gateway.workspace.encode import encode_json
+
+        print(encode_json(error_body(error.status, error.code, error.message,
+                                     errors=error.errors)).decode(), file=sys.stderr)
+        return 1
+    sys.stdout.write(body.decode() + "\n")
+    return 0
+
+
+def _manifest(args: argparse.Namespace) -> Any:
+    from gateway.catalog import load_catalog
+
+    settings = load_settings(args.config, overrides={"queries_dir": args.queries_dir,
+                                                     "database_url": args.database_url})
+    if not settings.queries_dir.is_dir() and args.queries_dir is None:
+        from gateway.demo.build import bundled_path
+
+        settings = load_settings(args.config, overrides={"queries_dir": bundled_path("queries"),
+                                                         "database_url": args.database_url})
+    return load_catalog(settings.queries_dir,
+                        {n: db.dialect for n, db in settings.sources().items()})
+
+
+def _widgets(args: argparse.Namespace) -> int:
+    from gateway.workspace.encode import encode_json
+    from gateway.workspace.widgets import build_widgets
+
+    sys.stdout.write(_pretty(encode_json(build_widgets(_manifest(args)))))
+    return 0
+
+
+def _apps(args: argparse.Namespace) -> int:
+    from gateway.workspace.apps import build_apps
+    from gateway.workspace.encode import encode_json
+
+    sys.stdout.write(_pretty(encode_json(build_apps(_manifest(args)))))
+    return 0
+
+
+def _pretty(body: bytes) -> str:
+    import msgspec
+
+    return msgspec.json.format(body, indent=2).decode() + "\n"
+
+
+def _cert(args: argparse.Namespace) -> int:
+    from gateway.tls import write_self_signed
+
+    try:
+        files = write_self_signed(args.out_dir, days=args.days, extra_names=tuple(args.names))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {files.certfile} and {files.keyfile} (valid until "
+          f"{files.not_after:%Y-%m-%d})\n"
+          f"serve with: gateway serve --ssl-keyfile {files.keyfile} "
+          f"--ssl-certfile {files.certfile}\n"
+          "then trust the certificate (see README, 'HTTPS'), e.g. on macOS:\n"
+          f"  sudo security add-trusted-cert -d -r trustRoot -k "
+          f"/Library/Keychains/System.keychain {files.certfile}", file=sys.stderr)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from gateway.demo.build import build_demo
+
+    settings = load_settings(args.config, overrides={"database_url": args.database})
+    url = settings.sources()["default"].url
+    info = asyncio.run(build_demo(url, as_of=args.as_of, search_path=args.search_path))
+    rows = ", ".join(f"{n} {t}" for t, n in info.rows.items())
+    print(f"demo data up to {info.as_of} loaded: {rows}", file=sys.stderr)
+    return 0
