@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.params import FromPath
 
 from gateway import __version__
 from gateway.errors import DatabaseUnavailable, UnknownWidget, error_body
@@ -37,7 +38,7 @@ async def apps_json(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 
 @get("/sql/{widget_id:str}", summary="Data of one widget")
-async def widget_data(request: Request[Any, Any, Any], widget_id: str) -> Response[bytes]:
+async def widget_data(request: Request[Any, Any, Any], widget_id: FromPath[str]) -> Response[bytes]:
     state = _state(request)
     spec = state.catalog.get(widget_id)
     if spec is None or not spec.is_widget:
@@ -52,7 +53,7 @@ async def widget_data(request: Request[Any, Any, Any], widget_id: str) -> Respon
 
 
 @get("/options/{query_id:str}", summary="Dropdown options filled by a query")
-async def options(request: Request[Any, Any, Any], query_id: str) -> Response[bytes]:
+async def options(request: Request[Any, Any, Any], query_id: FromPath[str]) -> Response[bytes]:
     state = _state(request)
     spec = state.catalog.get(query_id)
     if spec is None:
