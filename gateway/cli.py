@@ -45,26 +45,43 @@ def _parser() -> argparse.ArgumentParser:
     _common(serve)
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
-    serve.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
-                       help="require this API key (repeat for several)")
+    serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="require this API key (repeat for several)",
+    )
     serve.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
     serve.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM)")
-    serve.add_argument("--reload", action="store_true", default=None,
-                       help="watch the queries folder and swap in valid changes")
+    serve.add_argument(
+        "--reload",
+        action="store_true",
+        default=None,
+        help="watch the queries folder and swap in valid changes",
+    )
     serve.set_defaults(handler=_serve)
 
-    check = commands.add_parser("check", help="validate every query file (and compile it on "
-                                "its database)")
+    check = commands.add_parser("check", help="validate every query file (and compile it on its database)")
     _common(check)
-    check.add_argument("--offline", action="store_true",
-                       help="only check the files; do not connect to any database")
+    check.add_argument(
+        "--offline",
+        action="store_true",
+        help="only check the files; do not connect to any database",
+    )
     check.set_defaults(handler=_check)
 
     run = commands.add_parser("run", help="run one widget and print its JSON")
     _common(run)
     run.add_argument("widget", help="widget id (file stem)")
-    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                     help="a param value (repeat; comma-join multi-select values)")
+    run.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a param value (repeat; comma-join multi-select values)",
+    )
     run.set_defaults(handler=_run)
 
     widgets = commands.add_parser("widgets", help="print widgets.json")
@@ -78,8 +95,14 @@ def _parser() -> argparse.ArgumentParser:
     cert = commands.add_parser("cert", help="write a self-signed localhost certificate and key")
     cert.add_argument("--out-dir", type=Path, default=Path("."), help="folder (default .)")
     cert.add_argument("--days", type=int, default=825, help="validity, at most 825 (Safari)")
-    cert.add_argument("--name", action="append", default=[], dest="names", metavar="HOST",
-                      help="extra DNS name or IP to include (repeat)")
+    cert.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        dest="names",
+        metavar="HOST",
+        help="extra DNS name or IP to include (repeat)",
+    )
     cert.set_defaults(handler=_cert)
 
     demo = commands.add_parser("demo", help="create the demo schema and data in a database")
@@ -100,8 +123,11 @@ def _common(sub: argparse.ArgumentParser) -> None:
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     overrides = {"queries_dir": args.queries_dir, "database_url": args.database_url, **extra}
     settings = load_settings(args.config, overrides=overrides)
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if settings.log_level.lower() != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)
     if settings.uses_demo:
@@ -110,8 +136,9 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
         if asyncio.run(ensure_demo_sqlite(settings.demo_path)):
             print(f"demo database created at {settings.demo_path}", file=sys.stderr)
         if args.queries_dir is None and not settings.queries_dir.is_dir():
-            settings = load_settings(args.config,
-                                     overrides={**overrides, "queries_dir": bundled_path("queries")})
+            settings = load_settings(
+                args.config, overrides={**overrides, "queries_dir": bundled_path("queries")}
+            )
     return settings
 
 
@@ -120,23 +147,38 @@ def _serve(args: argparse.Namespace) -> int:
 
     from gateway.http import create_app
 
-    settings = _settings(args, host=args.host, port=args.port, api_keys=args.api_keys,
-                         ssl_keyfile=args.ssl_keyfile, ssl_certfile=args.ssl_certfile,
-                         reload=args.reload)
+    settings = _settings(
+        args,
+        host=args.host,
+        port=args.port,
+        api_keys=args.api_keys,
+        ssl_keyfile=args.ssl_keyfile,
+        ssl_certfile=args.ssl_certfile,
+        reload=args.reload,
+    )
     app = create_app(settings)
     _refuse_busy_port(settings.host, settings.port)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
-        log.warning("listening on %s without an API key: anyone who can reach it can read "
-                    "every widget", settings.host)
+        log.warning(
+            "listening on %s without an API key: anyone who can reach it can read every widget",
+            settings.host,
+        )
     scheme = "https" if settings.ssl_certfile else "http"
-    print(f"gateway {__version__}: {len(app.state.gateway.catalog.widgets())} widgets at "
-          f"{scheme}://{settings.host}:{settings.port} (add this URL in OpenBB Workspace)",
-          file=sys.stderr)
+    print(
+        f"gateway {__version__}: {len(app.state.gateway.catalog.widgets())} widgets at "
+        f"{scheme}://{settings.host}:{settings.port} (add this URL in OpenBB Workspace)",
+        file=sys.stderr,
+    )
     uvicorn.run(
-        app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
         ssl_keyfile=str(settings.ssl_keyfile) if settings.ssl_keyfile else None,
         ssl_certfile=str(settings.ssl_certfile) if settings.ssl_certfile else None,
-        timeout_graceful_shutdown=30, server_header=False,
+        timeout_graceful_shutdown=30,
+        server_header=False,
     )
     return 0
 
@@ -158,8 +200,14 @@ def _check(args: argparse.Namespace) -> int:
     from gateway.sources import open_sources
     from gateway.startup import verify_queries
 
-    settings = _settings(args) if not args.offline else load_settings(
-        args.config, overrides={"queries_dir": args.queries_dir, "database_url": args.database_url})
+    settings = (
+        _settings(args)
+        if not args.offline
+        else load_settings(
+            args.config,
+            overrides={"queries_dir": args.queries_dir, "database_url": args.database_url},
+        )
+    )
     dialects = {name: db.dialect for name, db in settings.sources().items()}
     catalog = load_catalog(settings.queries_dir, dialects)
     checked = "files only"
@@ -174,8 +222,10 @@ def _check(args: argparse.Namespace) -> int:
 
         unreachable = asyncio.run(verify())
         if unreachable:
-            print(f"warning: could not reach {', '.join(unreachable)}; their queries were only "
-                  "checked offline", file=sys.stderr)
+            print(
+                f"warning: could not reach {', '.join(unreachable)}; their queries were only checked offline",
+                file=sys.stderr,
+            )
         checked = "compiled on their databases"
     print(f"ok: {len(catalog)} query files valid ({checked})", file=sys.stderr)
     return 0
@@ -194,8 +244,10 @@ def _run(args: argparse.Namespace) -> int:
     catalog = load_catalog(settings.queries_dir, {n: s.dialect for n, s in sources.items()})
     spec = catalog.get(args.widget)
     if spec is None:
-        print(f"error: unknown widget {args.widget!r}; known: {', '.join(catalog.specs)}",
-              file=sys.stderr)
+        print(
+            f"error: unknown widget {args.widget!r}; known: {', '.join(catalog.specs)}",
+            file=sys.stderr,
+        )
         return 1
     query: dict[str, list[str]] = {}
     for pair in args.param:
@@ -207,9 +259,12 @@ def _run(args: argparse.Namespace) -> int:
 
     async def execute() -> bytes:
         try:
-            values = parse_params(spec, query, now=wall_clock(settings.timezone)(),
-                                  limits=ParamLimits(settings.max_param_length,
-                                                     settings.max_list_items))
+            values = parse_params(
+                spec,
+                query,
+                now=wall_clock(settings.timezone)(),
+                limits=ParamLimits(settings.max_param_length, settings.max_list_items),
+            )
             result = await Executor(sources).run(spec, values)
             if not spec.is_widget:
                 return shape_options(spec, result)
@@ -222,8 +277,10 @@ def _run(args: argparse.Namespace) -> int:
     except GatewayError as error:
         from gateway.workspace.encode import encode_json
 
-        print(encode_json(error_body(error.status, error.code, error.message,
-                                     errors=error.errors)).decode(), file=sys.stderr)
+        print(
+            encode_json(error_body(error.status, error.code, error.message, errors=error.errors)).decode(),
+            file=sys.stderr,
+        )
         return 1
     sys.stdout.write(body.decode() + "\n")
     return 0
@@ -232,15 +289,17 @@ def _run(args: argparse.Namespace) -> int:
 def _manifest(args: argparse.Namespace) -> Any:
     from gateway.catalog import load_catalog
 
-    settings = load_settings(args.config, overrides={"queries_dir": args.queries_dir,
-                                                     "database_url": args.database_url})
+    settings = load_settings(
+        args.config, overrides={"queries_dir": args.queries_dir, "database_url": args.database_url}
+    )
     if not settings.queries_dir.is_dir() and args.queries_dir is None:
         from gateway.demo.build import bundled_path
 
-        settings = load_settings(args.config, overrides={"queries_dir": bundled_path("queries"),
-                                                         "database_url": args.database_url})
-    return load_catalog(settings.queries_dir,
-                        {n: db.dialect for n, db in settings.sources().items()})
+        settings = load_settings(
+            args.config,
+            overrides={"queries_dir": bundled_path("queries"), "database_url": args.database_url},
+        )
+    return load_catalog(settings.queries_dir, {n: db.dialect for n, db in settings.sources().items()})
 
 
 def _widgets(args: argparse.Namespace) -> int:
@@ -273,13 +332,16 @@ def _cert(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"wrote {files.certfile} and {files.keyfile} (valid until "
-          f"{files.not_after:%Y-%m-%d})\n"
-          f"serve with: gateway serve --ssl-keyfile {files.keyfile} "
-          f"--ssl-certfile {files.certfile}\n"
-          "then trust the certificate (see README, 'HTTPS'), e.g. on macOS:\n"
-          f"  sudo security add-trusted-cert -d -r trustRoot -k "
-          f"/Library/Keychains/System.keychain {files.certfile}", file=sys.stderr)
+    print(
+        f"wrote {files.certfile} and {files.keyfile} (valid until "
+        f"{files.not_after:%Y-%m-%d})\n"
+        f"serve with: gateway serve --ssl-keyfile {files.keyfile} "
+        f"--ssl-certfile {files.certfile}\n"
+        "then trust the certificate (see README, 'HTTPS'), e.g. on macOS:\n"
+        f"  sudo security add-trusted-cert -d -r trustRoot -k "
+        f"/Library/Keychains/System.keychain {files.certfile}",
+        file=sys.stderr,
+    )
     return 0
 
 

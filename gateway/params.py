@@ -129,8 +129,13 @@ def split_query_string(raw: bytes) -> dict[str, list[str]]:
     """
     text = raw.decode("utf-8", "surrogateescape")
     try:
-        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8",
-                          errors="surrogateescape", max_num_fields=MAX_QUERY_FIELDS)
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            max_num_fields=MAX_QUERY_FIELDS,
+        )
     except ValueError:
         raise InvalidParameters(
             [ParamProblem("query", f"more than {MAX_QUERY_FIELDS} query parameters")]

@@ -258,8 +258,11 @@ def _resolve_secret(path: Path, value: Any, env: Mapping[str, str]) -> Any:
 
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    aliases = {"GATEWAY_DATABASE": "database_url", "GATEWAY_API_KEY": "api_keys",
-               "GATEWAY_QUERIES": "queries_dir"}
+    aliases = {
+        "GATEWAY_DATABASE": "database_url",
+        "GATEWAY_API_KEY": "api_keys",
+        "GATEWAY_QUERIES": "queries_dir",
+    }
     for name in _SCALARS:
         for var in (f"GATEWAY_{name.upper()}", *(a for a, n in aliases.items() if n == name)):
             if var in env and env[var] != "":
@@ -306,8 +309,15 @@ def _validate(settings: Settings) -> None:
     for tls_file in (settings.ssl_keyfile, settings.ssl_certfile):
         if tls_file is not None and not os.access(tls_file, os.R_OK):
             raise ConfigError(f"TLS file {tls_file} does not exist or is not readable")
-    positive = ("statement_timeout_ms", "max_rows", "max_body_bytes", "max_param_length",
-                "max_list_items", "pool_timeout_s", "connect_timeout_s")
+    positive = (
+        "statement_timeout_ms",
+        "max_rows",
+        "max_body_bytes",
+        "max_param_length",
+        "max_list_items",
+        "pool_timeout_s",
+        "connect_timeout_s",
+    )
     for name in positive:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"setting {name} must be > 0")

@@ -45,8 +45,7 @@ async def verify_queries(catalog: Catalog, executor: Executor) -> list[str]:
             try:
                 await executor.explain(spec, default_values(spec, now=now))
             except ExplainError as error:
-                problems.append(QueryFileError(spec.path, spec.sql_line + error.line - 1,
-                                               error.message))
+                problems.append(QueryFileError(spec.path, spec.sql_line + error.line - 1, error.message))
             except GatewayError as error:
                 problems.append(QueryFileError(spec.path, spec.sql_line, error.message))
     if problems:

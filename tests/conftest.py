@@ -25,7 +25,7 @@ import pytest_asyncio
 import uvicorn
 from litestar import Litestar
 
-from gateway.demo.build import bundled_path, build_demo
+from gateway.demo.build import build_demo, bundled_path
 from gateway.http import create_app
 from gateway.settings import DatabaseSettings, Settings
 
@@ -65,8 +65,7 @@ class Backend:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def database(self, name: str = "default", **overrides: Any) -> DatabaseSettings:
-        return DatabaseSettings(name=name, url=self.url, search_path=self.search_path,
-                                **overrides)
+        return DatabaseSettings(name=name, url=self.url, search_path=self.search_path, **overrides)
 
 
 @pytest.fixture(scope="session")
@@ -83,8 +82,9 @@ def pg_backend() -> Iterator[Backend]:
     asyncio.run(_pg_execute(f"CREATE SCHEMA {schema}"))
     try:
         asyncio.run(build_demo(PG_ADMIN_URL, as_of=TODAY, search_path=schema))
-        yield Backend("postgres", "postgresql+asyncpg" + PG_ADMIN_URL[len("postgresql"):],
-                      search_path=schema)
+        yield Backend(
+            "postgres", "postgresql+asyncpg" + PG_ADMIN_URL[len("postgresql") :], search_path=schema
+        )
     finally:
         asyncio.run(_pg_execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
@@ -115,8 +115,9 @@ async def serve(app: Litestar) -> AsyncIterator[str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                            access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on"
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -23,8 +23,16 @@ PARAM_KEYS = {
 PARAM_TYPES = {"text", "number", "boolean", "date", "ticker", "endpoint", "form", "tabs"}
 GRID_KEYS = {"w", "h", "minW", "minH", "maxW", "maxH"}
 DATA_KEYS = {"dataKey", "table"}
-TABLE_KEYS = {"showAll", "enableCharts", "transpose", "enableAdvanced", "enableFormulas",
-              "formatterFn", "chartView", "columnsDefs"}
+TABLE_KEYS = {
+    "showAll",
+    "enableCharts",
+    "transpose",
+    "enableAdvanced",
+    "enableFormulas",
+    "formatterFn",
+    "chartView",
+    "columnsDefs",
+}
 COLUMN_KEYS = {
     "field", "headerName", "headerTooltip", "cellDataType", "chartDataType", "formatterFn",
     "decimalPlaces", "renderFn", "renderFnParams", "width", "minWidth", "maxWidth", "hide",
@@ -36,8 +44,17 @@ FORMATTERS = {"int", "none", "percent", "normalized", "normalizedPercent", "date
 RENDER_FNS = {"greenRed", "titleCase", "hoverCard", "cellOnClick", "columnColor", "showCellChange"}
 DATE_DEFAULT = re.compile(r"^(\$currentDate([+-]\d+[hdwMy])?|\d{4}-\d{2}-\d{2})$")
 CRON = re.compile(r"^\S+( \S+){4}$")
-APP_KEYS = {"name", "description", "img", "img_dark", "img_light", "allowCustomization", "tabs",
-            "groups", "prompts"}
+APP_KEYS = {
+    "name",
+    "description",
+    "img",
+    "img_dark",
+    "img_light",
+    "allowCustomization",
+    "tabs",
+    "groups",
+    "prompts",
+}
 LAYOUT_KEYS = {"i", "x", "y", "w", "h", "state", "groups"}
 GROUP_KEYS = {"name", "type", "paramName", "defaultValue", "widgetIds"}
 
@@ -67,8 +84,9 @@ def _widget_problems(widget_id: str, widget: dict[str, Any]) -> list[str]:
     grid = widget.get("gridData", {})
     if set(grid) - GRID_KEYS or not all(isinstance(v, int) for v in grid.values()):
         out.append(f"bad gridData {grid}")
-    if "source" in widget and not (isinstance(widget["source"], list)
-                                   and all(isinstance(s, str) for s in widget["source"])):
+    if "source" in widget and not (
+        isinstance(widget["source"], list) and all(isinstance(s, str) for s in widget["source"])
+    ):
         out.append("source must be a string array")
     for flag in ("raw", "runButton", "exportable"):
         if flag in widget and not isinstance(widget[flag], bool):
@@ -131,8 +149,11 @@ def _column_problems(col: dict[str, Any]) -> list[str]:
     out = [f"unknown key {k!r}" for k in col if k not in COLUMN_KEYS]
     if not col.get("field"):
         out.append("field missing")
-    checks = (("cellDataType", CELL_TYPES), ("chartDataType", CHART_DATA_TYPES),
-              ("formatterFn", FORMATTERS))
+    checks = (
+        ("cellDataType", CELL_TYPES),
+        ("chartDataType", CHART_DATA_TYPES),
+        ("formatterFn", FORMATTERS),
+    )
     for key, allowed in checks:
         if key in col and col[key] not in allowed:
             out.append(f"bad {key} {col[key]!r}")
@@ -142,9 +163,7 @@ def _column_problems(col: dict[str, Any]) -> list[str]:
             out.append(f"bad renderFn {fn!r}")
         if fn == "cellOnClick":
             params = col.get("renderFnParams", {})
-            if params.get("actionType") == "groupBy" and not params.get("groupBy", {}).get(
-                "paramName"
-            ):
+            if params.get("actionType") == "groupBy" and not params.get("groupBy", {}).get("paramName"):
                 out.append("cellOnClick groupBy without paramName")
     return out
 
@@ -164,8 +183,7 @@ def apps_problems(apps: Any, widgets: dict[str, Any]) -> list[str]:
         for tab_id, tab in tabs.items():
             if tab.get("id") != tab_id:
                 out.append(f"{name}: tab id mismatch {tab_id}")
-            out += [f"{name}/{tab_id}: {p}" for p in _layout_problems(tab.get("layout", []),
-                                                                      widgets)]
+            out += [f"{name}/{tab_id}: {p}" for p in _layout_problems(tab.get("layout", []), widgets)]
         for group in app.get("groups", []):
             out += [f"{name}: {p}" for p in _group_problems(group, widgets)]
     return out
@@ -199,8 +217,7 @@ def _group_problems(group: dict[str, Any], widgets: dict[str, Any]) -> list[str]
         if widget is None:
             out.append(f"group names unknown widget {widget_id!r}")
             continue
-        params = [p for row in widget.get("params", [])
-                  for p in (row if isinstance(row, list) else [row])]
+        params = [p for row in widget.get("params", []) for p in (row if isinstance(row, list) else [row])]
         if not any(p.get("paramName") == group.get("paramName") for p in params):
             out.append(f"{widget_id} has no param {group.get('paramName')!r}")
     return out
@@ -217,8 +234,9 @@ def response_problems(widget: dict[str, Any], body: Any) -> list[str]:
             return []
         return ["chart response must be a Plotly figure {data, layout}"]
     if kind == "metric":
-        ok = isinstance(body, list) and all(isinstance(m, dict) and "label" in m and "value" in m
-                                            for m in body)
+        ok = isinstance(body, list) and all(
+            isinstance(m, dict) and "label" in m and "value" in m for m in body
+        )
         return [] if ok else ["metric response must be a list of {label, value}"]
     if kind == "markdown":
         return [] if isinstance(body, str) else ["markdown response must be a string"]

@@ -12,8 +12,8 @@ The front-matter lives in the file's first block comment, between two ``---`` li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -72,9 +72,7 @@ def split_query_file(text: str) -> SplitFile:
         return SplitFile({}, {}, 1, text, 1)
     if any(line.strip() for line in body[: fences[0]]):
         first_text = next(i for i, line in enumerate(body) if line.strip())
-        raise FrontMatterSyntaxError(
-            comment_line + first_text, "front-matter must start with a '---' line"
-        )
+        raise FrontMatterSyntaxError(comment_line + first_text, "front-matter must start with a '---' line")
     if len(fences) < 2:
         raise FrontMatterSyntaxError(comment_line + fences[0], "front-matter has no closing '---'")
     yaml_first_line = comment_line + fences[0] + 1
@@ -114,9 +112,7 @@ def _record_lines(node: yaml.Node, path: Path_, offset: int, out: dict[Path_, in
         for key_node, value_node in node.value:
             key = str(key_node.value)
             if key in seen:
-                raise FrontMatterSyntaxError(
-                    offset + key_node.start_mark.line, f"duplicate key {key!r}"
-                )
+                raise FrontMatterSyntaxError(offset + key_node.start_mark.line, f"duplicate key {key!r}")
             seen.add(key)
             _record_lines(value_node, (*path, key), offset, out)
             out[(*path, key)] = offset + key_node.start_mark.line

@@ -83,8 +83,9 @@ def load_query_file(path: Path, root: Path, dialects: Mapping[str, str]) -> Quer
     meta = check.front_matter(split.meta)
     query_id = widget_id_for(path, root)
     if not _ID.match(query_id):
-        raise QueryFileError(path, 1, f"widget id {query_id!r} must use only letters, digits and _; "
-                             "rename the file")
+        raise QueryFileError(
+            path, 1, f"widget id {query_id!r} must use only letters, digits and _; rename the file"
+        )
     database = meta.database if isinstance(meta.database, str) else "default"
     if database not in dialects:
         check.fail(("database",), f"unknown database {database!r}; configured: {sorted(dialects)}")
@@ -99,15 +100,23 @@ def load_query_file(path: Path, root: Path, dialects: Mapping[str, str]) -> Quer
     for ph in placeholders:
         param = next((p for p in params if p.name == ph.name), None)
         if param is None:
-            raise QueryFileError(path, split.sql_line + ph.line - 1,
-                                 f"placeholder :{ph.name} is not declared in params")
+            raise QueryFileError(
+                path,
+                split.sql_line + ph.line - 1,
+                f"placeholder :{ph.name} is not declared in params",
+            )
         if not param.bound:
-            raise QueryFileError(path, param.line,
-                                 f"param {ph.name!r} is passThrough but used in SQL as :{ph.name}")
+            raise QueryFileError(
+                path, param.line, f"param {ph.name!r} is passThrough but used in SQL as :{ph.name}"
+            )
     for param in params:
         if param.bound and param.name not in used:
-            raise QueryFileError(path, param.line, f"param {param.name!r} is declared but never "
-                                 "used in the SQL (mark it passThrough: true if intended)")
+            raise QueryFileError(
+                path,
+                param.line,
+                f"param {param.name!r} is declared but never "
+                "used in the SQL (mark it passThrough: true if intended)",
+            )
     lists = frozenset(p.name for p in params if p.multi)
     rel = path.relative_to(root)
     name = meta.name if isinstance(meta.name, str) else query_id.replace("_", " ").title()
@@ -127,7 +136,8 @@ def load_query_file(path: Path, root: Path, dialects: Mapping[str, str]) -> Quer
         timeout_ms=meta.timeoutMs if isinstance(meta.timeoutMs, int) else None,
         max_rows=meta.maxRows if isinstance(meta.maxRows, int) else None,
         name=name,
-        description=meta.description if isinstance(meta.description, str)
+        description=meta.description
+        if isinstance(meta.description, str)
         else f"{name}, from {rel.as_posix()}.",
         category=meta.category if isinstance(meta.category, str) else folder_category,
     )
@@ -184,8 +194,10 @@ class _Checker:
         if isinstance(view, models.ChartView) and isinstance(view.cellRangeCols, dict):
             for chart_type in view.cellRangeCols:
                 if chart_type not in _CHART_TYPES:
-                    self.fail((*base, "chartView", "cellRangeCols", chart_type),
-                              f"unknown chart type {chart_type!r} in cellRangeCols")
+                    self.fail(
+                        (*base, "chartView", "cellRangeCols", chart_type),
+                        f"unknown chart type {chart_type!r} in cellRangeCols",
+                    )
         if not isinstance(table.columnsDefs, list):
             return
         seen: set[str] = set()
@@ -211,15 +223,16 @@ class _Checker:
         if rp is not None and isinstance(rp.colorRules, list):
             for j, rule in enumerate(rp.colorRules):
                 if rule.condition == "between" and rule.range is msgspec.UNSET:
-                    self.fail((*at, "renderFnParams", "colorRules", j),
-                              "condition between needs range: {min, max}")
+                    self.fail(
+                        (*at, "renderFnParams", "colorRules", j),
+                        "condition between needs range: {min, max}",
+                    )
 
     def params(self, meta: FrontMatter) -> tuple[tuple[ParamSpec, ...], tuple[tuple[str, ...], ...]]:
         raw = meta.params if isinstance(meta.params, list) else []
         nested = [isinstance(item, list) for item in raw]
         if any(nested) and not all(nested):
-            self.fail(("params",), "params must be a list of params or a list of rows (lists), "
-                      "not a mix")
+            self.fail(("params",), "params must be a list of params or a list of rows (lists), not a mix")
         rows: list[list[tuple[Param, Path_]]] = (
             [[(p, ("params", r, i)) for i, p in enumerate(row)] for r, row in enumerate(raw)]  # type: ignore[arg-type]
             if raw and all(nested)
@@ -253,10 +266,17 @@ class _Checker:
         default = self._default(p, at, multi, choices)
         required = default is None and p.required is not False
         return ParamSpec(
-            name=p.paramName, type=p.type, default=default, required=required, multi=multi,
-            choices=choices, options_query=options_query,
+            name=p.paramName,
+            type=p.type,
+            default=default,
+            required=required,
+            multi=multi,
+            choices=choices,
+            options_query=options_query,
             options_params=dict(p.optionsParams) if isinstance(p.optionsParams, dict) else {},
-            bound=p.passThrough is not True, line=line_of(self.lines, at, self.meta_line), model=p,
+            bound=p.passThrough is not True,
+            line=line_of(self.lines, at, self.meta_line),
+            model=p,
         )
 
     def _choices(self, p: Param, at: Path_) -> frozenset[Any] | None:
@@ -276,9 +296,14 @@ class _Checker:
         value = p.value
         if value is msgspec.UNSET or value is None:
             return None
-        items = value if isinstance(value, list) else (
-            [v for v in str(value).split(",") if v.strip()] if multi and isinstance(value, str)
-            else [value]
+        items = (
+            value
+            if isinstance(value, list)
+            else (
+                [v for v in str(value).split(",") if v.strip()]
+                if multi and isinstance(value, str)
+                else [value]
+            )
         )
         if isinstance(value, list) and not multi:
             self.fail((*at, "value"), "a list default needs multiSelect: true")
@@ -328,17 +353,30 @@ def _check_references(specs: Mapping[str, QuerySpec]) -> list[QueryFileError]:
                 continue
             source = specs.get(param.options_query)
             if source is None:
-                problems.append(QueryFileError(spec.path, param.line,
-                                               f"optionsQuery {param.options_query!r} names no query file"))
+                problems.append(
+                    QueryFileError(
+                        spec.path,
+                        param.line,
+                        f"optionsQuery {param.options_query!r} names no query file",
+                    )
+                )
                 continue
             for key in param.options_params:
                 if source.param(key) is None:
-                    problems.append(QueryFileError(spec.path, param.line,
-                                                   f"optionsParams key {key!r} is not a param of "
-                                                   f"{param.options_query}"))
+                    problems.append(
+                        QueryFileError(
+                            spec.path,
+                            param.line,
+                            f"optionsParams key {key!r} is not a param of {param.options_query}",
+                        )
+                    )
             for needed in source.params:
                 if needed.required and needed.name not in param.options_params:
-                    problems.append(QueryFileError(spec.path, param.line,
-                                                   f"optionsQuery {source.id} needs param "
-                                                   f"{needed.name!r}: add it to optionsParams"))
+                    problems.append(
+                        QueryFileError(
+                            spec.path,
+                            param.line,
+                            f"optionsQuery {source.id} needs param {needed.name!r}: add it to optionsParams",
+                        )
+                    )
     return problems

@@ -17,9 +17,7 @@ ParamType = Literal["text", "number", "boolean", "date", "ticker", "endpoint"]
 CellDataType = Literal["text", "number", "boolean", "date", "dateString", "object"]
 ChartDataType = Literal["category", "series", "time", "excluded"]
 FormatterFn = Literal["int", "none", "percent", "normalized", "normalizedPercent", "dateToYear"]
-RenderFn = Literal[
-    "greenRed", "titleCase", "hoverCard", "cellOnClick", "columnColor", "showCellChange"
-]
+RenderFn = Literal["greenRed", "titleCase", "hoverCard", "cellOnClick", "columnColor", "showCellChange"]
 ChartType = Literal[
     "column", "groupedColumn", "stackedColumn", "normalizedColumn", "bar", "groupedBar",
     "stackedBar", "normalizedBar", "line", "scatter", "bubble", "pie", "donut", "doughnut",
@@ -34,7 +32,7 @@ ColorCondition = Literal[
 Scalar = str | int | float | bool
 
 
-class _Strict(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
+class _Strict(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """Base: unknown keys are errors; unset optional keys are not emitted."""
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokens import Token, TokenType  # type: ignore[attr-defined]
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its fallback notices are not ours to log
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -152,13 +152,17 @@ def _check_read_only(tree: exp.Expr, tokens: list[Token]) -> None:
     for node in tree.walk():
         if isinstance(node, _WRITE_NODES):
             kind = type(node).__name__.upper()
-            raise SqlProblem(_line_of_keyword(tokens, kind), f"{kind} is not allowed: the "
-                             "gateway only runs read-only statements")
+            raise SqlProblem(
+                _line_of_keyword(tokens, kind),
+                f"{kind} is not allowed: the gateway only runs read-only statements",
+            )
         if isinstance(node, exp.Func):
             name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).lower()
             if name in _DENIED_FUNCTIONS:
-                raise SqlProblem(_line_of_keyword(tokens, name.upper()),
-                                 f"function {name}() is not allowed in a query file")
+                raise SqlProblem(
+                    _line_of_keyword(tokens, name.upper()),
+                    f"function {name}() is not allowed in a query file",
+                )
 
 
 def _line_of_keyword(tokens: list[Token], word: str) -> int:
@@ -202,8 +206,7 @@ def _cross_check(tree: exp.Expr, placeholders: tuple[Placeholder, ...], tokens: 
     parsed: set[str] = set()
     for node in tree.find_all(exp.Placeholder):
         if not node.name or node.name == "?":
-            raise SqlProblem(_line_of_keyword(tokens, "?"),
-                             "use named :placeholders, not positional '?'")
+            raise SqlProblem(_line_of_keyword(tokens, "?"), "use named :placeholders, not positional '?'")
         parsed.add(node.name)
     for tok in tokens:
         positional = tok.token_type == TokenType.PARAMETER or (
@@ -214,5 +217,7 @@ def _cross_check(tree: exp.Expr, placeholders: tuple[Placeholder, ...], tokens: 
     scanned = {p.name for p in placeholders}
     if parsed != scanned:
         odd = sorted(parsed ^ scanned)
-        raise SqlProblem(placeholders[0].line if placeholders else 1,
-                         f"ambiguous placeholder(s) {odd}: write them as ':name' outside strings")
+        raise SqlProblem(
+            placeholders[0].line if placeholders else 1,
+            f"ambiguous placeholder(s) {odd}: write them as ':name' outside strings",
+        )

@@ -27,12 +27,32 @@ log = logging.getLogger("gateway.demo")
 _PACKAGE = Path(__file__).resolve().parent.parent
 TABLES = ("tickers", "prices", "fundamentals", "news")
 _COLUMNS = {
-    "tickers": ("symbol", "name", "sector", "industry", "exchange", "currency", "country",
-                "employees", "ipo_date", "description"),
+    "tickers": (
+        "symbol",
+        "name",
+        "sector",
+        "industry",
+        "exchange",
+        "currency",
+        "country",
+        "employees",
+        "ipo_date",
+        "description",
+    ),
     "prices": ("symbol", "date", "open", "high", "low", "close", "volume"),
-    "fundamentals": ("symbol", "period_end", "fiscal_year", "fiscal_quarter", "revenue",
-                     "gross_profit", "net_income", "eps", "total_assets", "total_debt",
-                     "shares_outstanding"),
+    "fundamentals": (
+        "symbol",
+        "period_end",
+        "fiscal_year",
+        "fiscal_quarter",
+        "revenue",
+        "gross_profit",
+        "net_income",
+        "eps",
+        "total_assets",
+        "total_debt",
+        "shares_outstanding",
+    ),
     "news": ("id", "symbol", "published_at", "title", "author", "excerpt", "body"),
 }
 
@@ -90,8 +110,7 @@ def demo_engine(url: str, search_path: str | None = None) -> AsyncEngine:
     return create_async_engine(url, connect_args=connect_args)
 
 
-async def build_demo(url: str, *, as_of: date | None = None,
-                     search_path: str | None = None) -> DemoInfo:
+async def build_demo(url: str, *, as_of: date | None = None, search_path: str | None = None) -> DemoInfo:
     """Migrate ``url`` to head and (re)load the demo dataset ending on ``as_of`` (today)."""
     dataset = generate(as_of or date.today())
     engine = demo_engine(url, search_path)
@@ -115,14 +134,13 @@ async def build_demo(url: str, *, as_of: date | None = None,
 
 async def _insert_all(conn: AsyncConnection, dataset: Dataset) -> None:
     raw = await conn.get_raw_connection()
-    driver = raw.driver_connection
+    driver: Any = raw.driver_connection
     for table in TABLES:
         rows = getattr(dataset, table)
         columns = _COLUMNS[table]
         if conn.dialect.name == "postgresql":
             schema = await driver.fetchval("SELECT current_schema()")
-            await driver.copy_records_to_table(table, records=rows, columns=columns,
-                                               schema_name=schema)
+            await driver.copy_records_to_table(table, records=rows, columns=columns, schema_name=schema)
         else:
             marks = ", ".join("?" for _ in columns)
             await driver.executemany(
@@ -147,9 +165,8 @@ async def demo_as_of(url: str) -> date | None:
     engine = demo_engine(url)
     try:
         async with engine.connect() as conn:
-            value = (await conn.execute(
-                text("SELECT value FROM demo_info WHERE key = 'as_of'"))).scalar()
-    except Exception:  # noqa: BLE001 - missing table, empty file...: not a demo database
+            value = (await conn.execute(text("SELECT value FROM demo_info WHERE key = 'as_of'"))).scalar()
+    except Exception:
         return None
     finally:
         await engine.dispose()
@@ -170,4 +187,3 @@ async def ensure_demo_sqlite(path: Path, today: date | None = None) -> bool:
     await build_demo(f"sqlite:///{partial}", as_of=today)
     os.replace(partial, path)
     return True
-

@@ -41,7 +41,7 @@ COMPANIES: tuple[tuple[str, str, str, str, str, int, int, float], ...] = (
     ("KO", "The Coca-Cola Company", "Consumer Staples", "Beverages", "NYSE", 79, 1919, 42.0),
     ("PEP", "PepsiCo, Inc.", "Consumer Staples", "Beverages", "NASDAQ", 318, 1972, 98.0),
     ("WMT", "Walmart Inc.", "Consumer Staples", "Discount Stores", "NYSE", 2100, 1972, 20.0),
-    ("COST", "Costco Wholesale Corporation", "Consumer Staples", "Discount Stores", "NASDAQ", 316, 1985, 150.0),
+    ("COST", "Costco Wholesale Corp.", "Consumer Staples", "Discount Stores", "NASDAQ", 316, 1985, 150.0),
     ("JPM", "JPMorgan Chase & Co.", "Financials", "Banks", "NYSE", 309, 1969, 60.0),
     ("BAC", "Bank of America Corporation", "Financials", "Banks", "NYSE", 213, 1973, 14.0),
     ("WFC", "Wells Fargo & Company", "Financials", "Banks", "NYSE", 226, 1978, 50.0),
@@ -106,22 +106,37 @@ def business_days(end: date, years: int) -> list[date]:
 def generate(as_of: date) -> Dataset:
     """Build every row of the demo dataset for data ending on ``as_of``."""
     days = business_days(as_of, YEARS)
-    tickers, prices, fundamentals, news = [], [], [], []
+    tickers: list[tuple[object, ...]] = []
+    prices: list[tuple[object, ...]] = []
+    fundamentals: list[tuple[object, ...]] = []
+    news: list[tuple[object, ...]] = []
     for index, company in enumerate(COMPANIES):
         symbol, name, sector, industry, exchange, staff, ipo_year, start = company
         rng = random.Random(f"{SEED}:{symbol}")  # noqa: S311 - synthetic data, not security
-        tickers.append((symbol, name, sector, industry, exchange, "USD", "United States",
-                        staff * 1000, date(ipo_year, 1 + index % 12, 1 + index % 28),
-                        f"{name} is a {industry.lower()} company in the {sector} sector. "
-                        "Figures in this demo are synthetic."))
+        tickers.append(
+            (
+                symbol,
+                name,
+                sector,
+                industry,
+                exchange,
+                "USD",
+                "United States",
+                staff * 1000,
+                date(ipo_year, 1 + index % 12, 1 + index % 28),
+                f"{name} is a {industry.lower()} company in the {sector} sector. "
+                "Figures in this demo are synthetic.",
+            )
+        )
         closes = list(_price_path(rng, days, start, prices, symbol))
         fundamentals.extend(_fundamentals(rng, symbol, as_of, closes[-1]))
         news.extend(_news(rng, company, as_of, first_id=len(news) + 1))
     return Dataset(as_of, tickers, prices, fundamentals, news)
 
 
-def _price_path(rng: random.Random, days: list[date], start: float, out: list[tuple[object, ...]],
-                symbol: str) -> Iterator[float]:
+def _price_path(
+    rng: random.Random, days: list[date], start: float, out: list[tuple[object, ...]], symbol: str
+) -> Iterator[float]:
     drift, vol = rng.uniform(0.02, 0.18), rng.uniform(0.15, 0.45)
     daily_drift, daily_vol = drift / 252, vol / math.sqrt(252)
     close = start
@@ -133,8 +148,7 @@ def _price_path(rng: random.Random, days: list[date], start: float, out: list[tu
         high = max(open_, close) * (1 + abs(rng.gauss(0, daily_vol / 2)))
         low = min(open_, close) * (1 - abs(rng.gauss(0, daily_vol / 2)))
         volume = int(base_volume * math.exp(rng.gauss(0, 0.35)))
-        out.append((symbol, day, round(open_, 2), round(high, 2), round(low, 2), round(close, 2),
-                    volume))
+        out.append((symbol, day, round(open_, 2), round(high, 2), round(low, 2), round(close, 2), volume))
         yield close
 
 
@@ -151,20 +165,32 @@ def _quarter_ends(as_of: date, count: int) -> list[date]:
     return sorted(ends)
 
 
-def _fundamentals(rng: random.Random, symbol: str, as_of: date, last_close: float
-                  ) -> list[tuple[object, ...]]:
+def _fundamentals(
+    rng: random.Random, symbol: str, as_of: date, last_close: float
+) -> list[tuple[object, ...]]:
     shares = rng.randint(300, 8_000) * 1_000_000
     revenue = rng.uniform(2, 60) * 1e9
     margin, net_margin = rng.uniform(0.25, 0.7), rng.uniform(0.04, 0.3)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for period_end in _quarter_ends(as_of, YEARS * 4):
         revenue *= math.exp(rng.gauss(0.015, 0.05))
         net = revenue * net_margin * math.exp(rng.gauss(0, 0.15))
         assets = revenue * rng.uniform(3.5, 4.5)
-        rows.append((symbol, period_end, period_end.year, (period_end.month - 1) // 3 + 1,
-                     _money(revenue), _money(revenue * margin), _money(net),
-                     Decimal(f"{net / shares:.4f}"), _money(assets),
-                     _money(assets * rng.uniform(0.1, 0.5)), shares))
+        rows.append(
+            (
+                symbol,
+                period_end,
+                period_end.year,
+                (period_end.month - 1) // 3 + 1,
+                _money(revenue),
+                _money(revenue * margin),
+                _money(net),
+                Decimal(f"{net / shares:.4f}"),
+                _money(assets),
+                _money(assets * rng.uniform(0.1, 0.5)),
+                shares,
+            )
+        )
     return rows
 
 
@@ -172,16 +198,19 @@ def _money(value: float) -> Decimal:
     return Decimal(f"{value:.2f}")
 
 
-def _news(rng: random.Random, company: tuple[object, ...], as_of: date, first_id: int
-          ) -> list[tuple[object, ...]]:
+def _news(
+    rng: random.Random, company: tuple[object, ...], as_of: date, first_id: int
+) -> list[tuple[object, ...]]:
     symbol, name, sector = company[0], company[1], str(company[2])
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for n in range(6):
         title, excerpt = _NEWS_TEMPLATES[rng.randrange(len(_NEWS_TEMPLATES))]
-        when = datetime.combine(as_of - timedelta(days=rng.randint(0, 60)),
-                                time(rng.randint(7, 20), rng.choice((0, 15, 30, 45))), UTC)
+        when = datetime.combine(
+            as_of - timedelta(days=rng.randint(0, 60)),
+            time(rng.randint(7, 20), rng.choice((0, 15, 30, 45))),
+            UTC,
+        )
         text = title.format(name=name, symbol=symbol, sector_lower=sector.lower())
-        body = (f"**{text}.** {excerpt}\n\n- Ticker: `{symbol}`\n- Sector: {sector}\n\n"
-                "_Synthetic demo story._")
+        body = f"**{text}.** {excerpt}\n\n- Ticker: `{symbol}`\n- Sector: {sector}\n\n_Synthetic demo story._"
         rows.append((first_id + n, symbol, when, text, rng.choice(_AUTHORS), excerpt, body))
     return rows

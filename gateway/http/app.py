@@ -28,8 +28,14 @@ from gateway.startup import verify_queries
 from gateway.workspace.encode import encode_json
 
 log = logging.getLogger("gateway")
-_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed",
-               413: "payload_too_large", 414: "uri_too_long", 431: "headers_too_large"}
+_HTTP_CODES = {
+    400: "bad_request",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    414: "uri_too_long",
+    431: "headers_too_large",
+}
 
 
 def create_app(
@@ -74,29 +80,38 @@ def create_app(
     app = Litestar(
         route_handlers=ROUTES,
         lifespan=[lifespan],
-        exception_handlers={GatewayError: _gateway_error, HTTPException: _http_error,
-                            Exception: _unexpected_error},
+        exception_handlers={
+            GatewayError: _gateway_error,
+            HTTPException: _http_error,
+            Exception: _unexpected_error,
+        },
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="gateway", version=__version__),
         logging_config=None,
         debug=False,
     )
     app.state.gateway = state
-    app.asgi_handler = EdgeMiddleware(app.asgi_handler, EdgeConfig(
-        origins=frozenset(settings.allowed_origins),
-        api_keys=tuple(k.encode() for k in settings.api_keys),
-        key_header=settings.api_key_header,
-        key_query_param=settings.api_key_query_param,
-        max_body_bytes=settings.max_body_bytes,
-    ))
+    # Outermost layer, before routing (see gateway/http/middleware.py for why).
+    app.asgi_handler = EdgeMiddleware(  # type: ignore[assignment]
+        app.asgi_handler,  # type: ignore[arg-type]
+        EdgeConfig(
+            origins=frozenset(settings.allowed_origins),
+            api_keys=tuple(k.encode() for k in settings.api_keys),
+            key_header=settings.api_key_header,
+            key_query_param=settings.api_key_query_param,
+            max_body_bytes=settings.max_body_bytes,
+        ),
+    )
     return app
 
 
 def _check_reserved_names(catalog: Catalog, settings: Settings) -> None:
     for spec in catalog:
         if spec.param(settings.api_key_query_param) is not None:
-            raise ConfigError(f"{spec.path}: param {settings.api_key_query_param!r} is the API "
-                              "key query parameter; rename the param or api_key_query_param")
+            raise ConfigError(
+                f"{spec.path}: param {settings.api_key_query_param!r} is the API "
+                "key query parameter; rename the param or api_key_query_param"
+            )
 
 
 def _request_id(request: Request[Any, Any, Any]) -> str | None:
@@ -104,13 +119,22 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
 
 
 def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
-    return Response(content=encode_json(body), status_code=status,
-                    media_type="application/json", headers=headers)
+    return Response(
+        content=encode_json(body),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
 
 
 def _gateway_error(request: Request[Any, Any, Any], error: GatewayError) -> Response[bytes]:
-    body = error_body(error.status, error.code, error.message, request_id=_request_id(request),
-                      errors=error.errors)
+    body = error_body(
+        error.status,
+        error.code,
+        error.message,
+        request_id=_request_id(request),
+        errors=error.errors,
+    )
     return _respond(error.status, body, error.headers)
 
 

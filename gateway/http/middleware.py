@@ -11,16 +11,20 @@ import hmac
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
-
 from gateway.errors import GatewayError, PayloadTooLarge, Unauthorized, error_body
 from gateway.workspace.encode import encode_json
 
+# Plain ASGI types: this layer runs before Litestar and only needs dict access.
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 access_log = logging.getLogger("gateway.access")
 PUBLIC_PATHS = frozenset({"/health", "/health/live"})
 _METHODS = "GET, POST, OPTIONS"
@@ -75,8 +79,10 @@ class EdgeMiddleware:
                     extra += [
                         (b"access-control-allow-origin", origin.encode("latin-1")),
                         (b"access-control-allow-credentials", b"true"),
-                        (b"access-control-expose-headers",
-                         b"X-Request-ID, X-Gateway-Truncated, X-Gateway-Rows, X-Cache, Age, ETag"),
+                        (
+                            b"access-control-expose-headers",
+                            b"X-Request-ID, X-Gateway-Truncated, X-Gateway-Rows, X-Cache, Age, ETag",
+                        ),
                     ]
                 if origin:
                     extra.append((b"vary", b"Origin"))
@@ -120,8 +126,7 @@ class EdgeMiddleware:
         query = redact_query(scope.get("query_string", b""), self.config.key_query_param)
         path = scope["path"] + (f"?{query}" if query else "")
         elapsed_ms = (time.perf_counter() - started) * 1000
-        access_log.info("%s %s %s %.1fms id=%s", scope["method"], path, status, elapsed_ms,
-                        request_id)
+        access_log.info("%s %s %s %.1fms id=%s", scope["method"], path, status, elapsed_ms, request_id)
 
 
 def keys_match(given: bytes, keys: Iterable[bytes]) -> bool:
@@ -150,25 +155,28 @@ def _query_value(scope: Scope, name: str) -> bytes | None:
     raw = scope.get("query_string", b"")
     if name.encode() not in raw:
         return None
-    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True,
-                                encoding="latin-1"):
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True, encoding="latin-1"):
         if key == name:
-            return value.encode("latin-1")
+            return bytes(value, "latin-1")
     return None
 
 
 async def _send_error(send: Send, error: GatewayError, request_id: str) -> None:
-    body = error_body(error.status, error.code, error.message, request_id=request_id,
-                      errors=error.errors)
+    body = error_body(error.status, error.code, error.message, request_id=request_id, errors=error.errors)
     headers = [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     await _send_json(send, error.status, encode_json(body), headers)
 
 
 async def _send_json(send: Send, status: int, body: bytes, headers: list[Any]) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()), *headers],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -33,8 +33,7 @@ def snapshot(root: Path) -> Snapshot:
     return out
 
 
-async def reload_once(state: GatewayState, on_swap: Callable[[Catalog, Catalog], None] | None = None
-                      ) -> bool:
+async def reload_once(state: GatewayState, on_swap: Callable[[Catalog, Catalog], None] | None = None) -> bool:
     """Load and verify the folder again; swap it in if valid. True when swapped."""
     dialects = {name: source.dialect for name, source in state.sources.items()}
     try:
@@ -51,8 +50,11 @@ async def reload_once(state: GatewayState, on_swap: Callable[[Catalog, Catalog],
     return True
 
 
-async def watch(state: GatewayState, interval_s: float = 1.0,
-                on_swap: Callable[[Catalog, Catalog], None] | None = None) -> None:
+async def watch(
+    state: GatewayState,
+    interval_s: float = 1.0,
+    on_swap: Callable[[Catalog, Catalog], None] | None = None,
+) -> None:
     """Poll for changes until cancelled (polling works on every filesystem and in containers)."""
     root = state.settings.queries_dir
     seen = snapshot(root)

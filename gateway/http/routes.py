@@ -91,11 +91,24 @@ async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
 async def index(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
     widgets = [s.id for s in state.catalog.widgets()]
-    return _json(encode_json({
-        "name": "gateway", "version": __version__, "widgets": len(widgets),
-        "endpoints": ["/widgets.json", "/apps.json", "/templates.json", "/sql/{widget}",
-                      "/options/{query}", "/health", "/ready"],
-    }))
+    return _json(
+        encode_json(
+            {
+                "name": "gateway",
+                "version": __version__,
+                "widgets": len(widgets),
+                "endpoints": [
+                    "/widgets.json",
+                    "/apps.json",
+                    "/templates.json",
+                    "/sql/{widget}",
+                    "/options/{query}",
+                    "/health",
+                    "/ready",
+                ],
+            }
+        )
+    )
 
 
 ROUTES = [widgets_json, apps_json, widget_data, options, health, ready, index]

@@ -55,8 +55,15 @@ class Driver(Protocol):
 class Source:
     """One named database: a SQLAlchemy engine (URL, pool, dialect) plus a driver."""
 
-    def __init__(self, name: str, engine: AsyncEngine, driver: Driver, *, dialect: str,
-                 default_limits: Limits) -> None:
+    def __init__(
+        self,
+        name: str,
+        engine: AsyncEngine,
+        driver: Driver,
+        *,
+        dialect: str,
+        default_limits: Limits,
+    ) -> None:
         self.name, self.engine, self.driver, self.dialect = name, engine, driver, dialect
         self.default_limits = default_limits
         self._disconnected = False
@@ -90,7 +97,7 @@ class Source:
             return await self.engine.connect()
         except sa_exc.TimeoutError:
             raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
-        except (sa_exc.DBAPIError, OSError, asyncio.TimeoutError) as error:
+        except (TimeoutError, sa_exc.DBAPIError, OSError) as error:
             log.warning("cannot connect to database %r: %s", self.name, _one_line(error))
             raise DatabaseUnavailable(f"database {self.name!r} is unavailable") from None
 

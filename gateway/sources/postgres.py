@@ -71,9 +71,7 @@ class PostgresDriver:
         self.default_timeout_ms = default_timeout_ms
         self._param_types: dict[str, tuple[str, ...]] = {}
 
-    async def fetch(
-        self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits
-    ) -> Result:
+    async def fetch(self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits) -> Result:
         args = await self._adapt(conn, query, values)
         begin = "BEGIN READ ONLY"
         if limits.timeout_ms != self.default_timeout_ms:
@@ -109,9 +107,7 @@ class PostgresDriver:
 
     def is_disconnect(self, error: BaseException) -> bool:
         cause = error.__cause__ if isinstance(error, GatewayError) else error
-        return isinstance(cause, _DISCONNECTS) and not isinstance(
-            cause, asyncpg.exceptions.DataError
-        )
+        return isinstance(cause, _DISCONNECTS) and not isinstance(cause, asyncpg.exceptions.DataError)
 
     async def _adapt(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Any]:
         """Bind values in the types PostgreSQL inferred for each ``$n`` (learned once per query)."""
@@ -184,7 +180,7 @@ async def _rollback_quietly(conn: Any) -> None:
         return
     try:
         await asyncio.shield(conn.execute("ROLLBACK"))
-    except Exception:  # noqa: BLE001 - the connection is invalidated by the caller if broken
+    except Exception:
         log.debug("rollback failed", exc_info=True)
 
 

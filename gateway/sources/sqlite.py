@@ -71,14 +71,23 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: Any, _src:
     return sqlite3.SQLITE_OK
 
 
-_READ_PRAGMAS = frozenset({"table_info", "table_xinfo", "index_list", "index_info",
-                           "foreign_key_list", "database_list", "function_list"})
+_READ_PRAGMAS = frozenset(
+    {
+        "table_info",
+        "table_xinfo",
+        "index_list",
+        "index_info",
+        "foreign_key_list",
+        "database_list",
+        "function_list",
+    }
+)
 
 
 def read_only_url(url: str) -> str:
     """``sqlite+aiosqlite:///path`` -> a ``mode=ro`` URI, so the file can never be written."""
     prefix = "sqlite+aiosqlite:///"
-    path = url[len(prefix):] if url.startswith(prefix) else url
+    path = url[len(prefix) :] if url.startswith(prefix) else url
     path, _, query = path.partition("?")
     params = "&".join(p for p in (query, "mode=ro", "uri=true") if p)
     return f"{prefix}file:{quote(path)}?{params}"
@@ -111,9 +120,7 @@ async def _guard_connection(conn: Any) -> None:
 class SqliteDriver:
     """Runs compiled statements on an ``aiosqlite.Connection``."""
 
-    async def fetch(
-        self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits
-    ) -> Result:
+    async def fetch(self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits) -> Result:
         args = [bind_value(values.get(name)) for name in query.order]
         guard: _Guard = conn.gateway_guard
         guard.deadline = time.monotonic() + limits.timeout_ms / 1000

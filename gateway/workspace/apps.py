@@ -22,8 +22,9 @@ def build_apps(catalog: Catalog) -> list[dict[str, Any]]:
     by_category: dict[str, list[QuerySpec]] = defaultdict(list)
     for spec in catalog.widgets():
         by_category[spec.category].append(spec)
-    return [category_app(name, sorted(specs, key=lambda s: s.id))
-            for name, specs in sorted(by_category.items())]
+    return [
+        category_app(name, sorted(specs, key=lambda s: s.id)) for name, specs in sorted(by_category.items())
+    ]
 
 
 def category_app(category: str, specs: list[QuerySpec]) -> dict[str, Any]:
@@ -73,7 +74,7 @@ def shared_param_groups(specs: list[QuerySpec]) -> list[dict[str, Any]]:
             key = _link_key(param)
             if key is not None and not param.multi:
                 members[key].append((spec, param))
-    groups = []
+    groups: list[dict[str, Any]] = []
     for (name, _), pairs in sorted(members.items(), key=lambda kv: kv[0][0]):
         if len(pairs) < 2:
             continue

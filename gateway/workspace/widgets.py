@@ -54,8 +54,7 @@ def widget_entry(spec: QuerySpec) -> dict[str, Any]:
 
 
 def param_entry(param: ParamSpec) -> dict[str, Any]:
-    entry = {k: v for k, v in msgspec.to_builtins(param.model).items()
-             if k not in GATEWAY_PARAM_KEYS}
+    entry = {k: v for k, v in msgspec.to_builtins(param.model).items() if k not in GATEWAY_PARAM_KEYS}
     entry.setdefault("type", param.type)
     entry.setdefault("label", param.name.replace("_", " ").title())
     if param.options_query is not None:

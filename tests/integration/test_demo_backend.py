@@ -22,12 +22,19 @@ async def test_widgets_json_follows_workspace_rules(client: httpx.AsyncClient) -
     assert all(w["endpoint"] == f"sql/{wid}" for wid, w in widgets.items())
 
 
-async def test_query_filled_dropdown_points_at_an_options_endpoint(client: httpx.AsyncClient) -> None:
+async def test_query_filled_dropdown_points_at_an_options_endpoint(
+    client: httpx.AsyncClient,
+) -> None:
     widgets = (await client.get("/widgets.json")).json()
     ticker = next(p for p in widgets["daily_prices"]["params"] if p["paramName"] == "ticker")
-    assert ticker == {"paramName": "ticker", "type": "endpoint", "label": "Ticker",
-                      "description": "Company ticker", "value": "AAPL",
-                      "optionsEndpoint": "options/ticker_options"}
+    assert ticker == {
+        "paramName": "ticker",
+        "type": "endpoint",
+        "label": "Ticker",
+        "description": "Company ticker",
+        "value": "AAPL",
+        "optionsEndpoint": "options/ticker_options",
+    }
     cascading = next(p for p in widgets["sector_tickers"]["params"] if p["paramName"] == "ticker")
     assert cascading["optionsParams"] == {"sector": "$sector"}
 
@@ -76,8 +83,11 @@ async def test_options_endpoint_returns_label_value_objects(client: httpx.AsyncC
     options = (await client.get("/options/ticker_options")).json()
     assert len(options) > 40
     assert all(set(o) <= {"label", "value", "extraInfo"} and "label" in o for o in options)
-    assert {"label": "AAPL - Apple Inc.", "value": "AAPL",
-            "extraInfo": {"description": "Technology"}} in options
+    assert {
+        "label": "AAPL - Apple Inc.",
+        "value": "AAPL",
+        "extraInfo": {"description": "Technology"},
+    } in options
 
 
 async def test_cascading_options_follow_the_parent_param(client: httpx.AsyncClient) -> None:
@@ -89,8 +99,9 @@ async def test_cascading_options_follow_the_parent_param(client: httpx.AsyncClie
 
 async def test_relative_date_defaults_resolve_at_request_time(client: httpx.AsyncClient) -> None:
     rows = (await client.get("/sql/daily_prices")).json()
-    explicit = (await client.get("/sql/daily_prices", params={
-        "start": rows[0]["date"], "end": rows[-1]["date"]})).json()
+    explicit = (
+        await client.get("/sql/daily_prices", params={"start": rows[0]["date"], "end": rows[-1]["date"]})
+    ).json()
     assert rows == explicit
     assert 240 <= len(rows) <= 265  # one year of business days
 
