@@ -123,6 +123,14 @@ class Settings:
     """How long a request waits for a free database connection before 503."""
     connect_timeout_s: float = 5.0
     """How long opening a database connection may take before 503."""
+    cache_url: str = "memory"
+    """Response cache: ``memory`` (per process), ``redis://host:port/db`` (shared), or ``off``."""
+    cache_max_bytes: int = 64 * 1024 * 1024
+    """Byte budget of the in-memory cache; least recently used bodies are evicted first."""
+    cache_max_entry_bytes: int = 8 * 1024 * 1024
+    """Bodies larger than this are served but never cached."""
+    cache_refresh_ahead: bool = True
+    """Refresh a still-requested entry in the background shortly before it expires."""
     timezone: str = "UTC"
     """Time zone in which ``$currentDate`` is evaluated."""
     log_level: str = "info"
