@@ -325,6 +325,8 @@ def _validate(settings: Settings) -> None:
         "max_list_items",
         "pool_timeout_s",
         "connect_timeout_s",
+        "cache_max_bytes",
+        "cache_max_entry_bytes",
     )
     for name in positive:
         if getattr(settings, name) <= 0:

@@ -200,9 +200,11 @@ class FrontMatter(_Strict):
     """Lower time limit for this query; clamped to the global and source limits."""
     maxRows: int | UnsetType = UNSET
     """Lower row cap for this query; clamped to the global and source limits."""
+    cache: bool = True
+    """False: never serve this query from the response cache."""
 
 
-GATEWAY_KEYS = frozenset({"widget", "database", "timeoutMs", "maxRows"})
+GATEWAY_KEYS = frozenset({"widget", "database", "timeoutMs", "maxRows", "cache"})
 
 
 def parse_front_matter(data: dict[str, Any]) -> FrontMatter:
