@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,8 @@ class Executor:
 
     def __init__(self, sources: Sources) -> None:
         self.sources = sources
+        self.executions: Counter[str] = Counter()
+        """Statements sent to a database, by query id (tests and metrics read it)."""
 
     def limits_for(self, spec: QuerySpec) -> Limits:
         """A file may only lower its source's limits, never raise them."""
@@ -27,6 +30,7 @@ class Executor:
     async def run(self, spec: QuerySpec, values: Mapping[str, Any]) -> Result:
         source = self.sources[spec.database]
         limits = self.limits_for(spec)
+        self.executions[spec.id] += 1
         try:
             async with source.connection() as conn:
                 return await source.driver.fetch(conn, spec.compiled, values, limits)

@@ -14,12 +14,14 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from gateway import __version__
+from gateway.cache import ResponseCache, open_store
 from gateway.catalog import Catalog, load_catalog
 from gateway.errors import ConfigError, GatewayError, error_body
 from gateway.executor import Executor
 from gateway.http.middleware import EdgeConfig, EdgeMiddleware
 from gateway.http.reload import watch
 from gateway.http.routes import ROUTES
+from gateway.http.serving import REFRESH_FLAG
 from gateway.http.state import GatewayState, Published, wall_clock
 from gateway.params import ParamLimits
 from gateway.settings import Settings
@@ -28,6 +30,7 @@ from gateway.startup import verify_queries
 from gateway.workspace.encode import encode_json
 
 log = logging.getLogger("gateway")
+_DEFAULT: Any = object()  # "not given": distinguishes cache=None (no cache) from the default
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -44,6 +47,7 @@ def create_app(
     catalog: Catalog | None = None,
     sources: Sources | None = None,
     clock: Callable[[], datetime] | None = None,
+    cache: ResponseCache | None = _DEFAULT,
     verify_on_startup: bool = True,
 ) -> Litestar:
     """Build the ASGI app. Raises ``CatalogError`` / ``ConfigError`` on invalid input.
@@ -61,6 +65,7 @@ def create_app(
         published=Published.of(catalog),
         sources=sources,
         executor=Executor(sources),
+        cache=_open_cache(settings) if cache is _DEFAULT else cache,
         param_limits=ParamLimits(settings.max_param_length, settings.max_list_items),
         clock=clock or wall_clock(settings.timezone),
     )
@@ -75,6 +80,8 @@ def create_app(
         finally:
             if watcher is not None:
                 watcher.cancel()
+            if state.cache is not None:
+                await state.cache.close()
             await state.sources.close()
 
     app = Litestar(
@@ -105,13 +112,27 @@ def create_app(
     return app
 
 
+def _open_cache(settings: Settings) -> ResponseCache | None:
+    store = open_store(settings.cache_url, settings.cache_max_bytes)
+    if store is None:
+        return None
+    return ResponseCache(
+        store,
+        refresh_ahead=settings.cache_refresh_ahead,
+        max_entry_bytes=settings.cache_max_entry_bytes,
+        lock_wait_s=settings.statement_timeout_ms / 1000 + 1,
+    )
+
+
 def _check_reserved_names(catalog: Catalog, settings: Settings) -> None:
+    reserved = {
+        settings.api_key_query_param: "the API key query parameter",
+        REFRESH_FLAG: "the cache refresh flag",
+    }
     for spec in catalog:
-        if spec.param(settings.api_key_query_param) is not None:
-            raise ConfigError(
-                f"{spec.path}: param {settings.api_key_query_param!r} is the API "
-                "key query parameter; rename the param or api_key_query_param"
-            )
+        for name, role in reserved.items():
+            if spec.param(name) is not None:
+                raise ConfigError(f"{spec.path}: param {name!r} is reserved ({role}); rename it")
 
 
 def _request_id(request: Request[Any, Any, Any]) -> str | None:

@@ -9,9 +9,11 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 
 from gateway import __version__
+from gateway.catalog.spec import QuerySpec
 from gateway.errors import DatabaseUnavailable, UnknownWidget, error_body
+from gateway.http.serving import serve_query
 from gateway.http.state import GatewayState
-from gateway.params import parse_params, split_query_string
+from gateway.sources import Result
 from gateway.workspace.encode import encode_json
 from gateway.workspace.shapes import shape_options, shape_widget
 
@@ -43,13 +45,7 @@ async def widget_data(request: Request[Any, Any, Any], widget_id: FromPath[str])
     spec = state.catalog.get(widget_id)
     if spec is None or not spec.is_widget:
         raise UnknownWidget(f"unknown widget {widget_id!r}")
-    query = split_query_string(request.scope.get("query_string", b""))
-    values = parse_params(spec, query, now=state.clock(), limits=state.param_limits)
-    result = await state.executor.run(spec, values)
-    headers = {"X-Gateway-Rows": str(len(result.rows))}
-    if result.truncated:
-        headers["X-Gateway-Truncated"] = "true"
-    return _json(shape_widget(spec, result, query), headers=headers)
+    return await serve_query(request, state, spec, shape_widget, namespace="sql")
 
 
 @get("/options/{query_id:str}", summary="Dropdown options filled by a query")
@@ -58,10 +54,11 @@ async def options(request: Request[Any, Any, Any], query_id: FromPath[str]) -> R
     spec = state.catalog.get(query_id)
     if spec is None:
         raise UnknownWidget(f"unknown options query {query_id!r}")
-    query = split_query_string(request.scope.get("query_string", b""))
-    values = parse_params(spec, query, now=state.clock(), limits=state.param_limits)
-    result = await state.executor.run(spec, values)
-    return _json(shape_options(spec, result))
+    return await serve_query(request, state, spec, _options_shape, namespace="options")
+
+
+def _options_shape(spec: QuerySpec, result: Result, query: dict[str, list[str]]) -> bytes:
+    return shape_options(spec, result)
 
 
 @get(["/health", "/health/live"], summary="Liveness: the process answers")

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from gateway.catalog.spec import Catalog
+import msgspec
+
+from gateway.cache import ResponseCache
+from gateway.catalog.spec import Catalog, QuerySpec
 from gateway.executor import Executor
 from gateway.params import ParamLimits
 from gateway.settings import Settings
@@ -24,10 +28,23 @@ class Published:
     catalog: Catalog
     widgets_json: bytes
     apps_json: bytes
+    fingerprints: Mapping[str, str]
+    """Per query: a hash of its SQL and front-matter; part of cache keys, so edits miss."""
 
     @classmethod
     def of(cls, catalog: Catalog) -> Published:
-        return cls(catalog, encode_json(build_widgets(catalog)), encode_json(build_apps(catalog)))
+        return cls(
+            catalog,
+            encode_json(build_widgets(catalog)),
+            encode_json(build_apps(catalog)),
+            {spec.id: fingerprint(spec) for spec in catalog},
+        )
+
+
+def fingerprint(spec: QuerySpec) -> str:
+    digest = hashlib.blake2b(spec.sql.encode(), digest_size=6)
+    digest.update(msgspec.json.encode(spec.meta))
+    return digest.hexdigest()
 
 
 @dataclass(slots=True)
@@ -36,6 +53,7 @@ class GatewayState:
     published: Published
     sources: Sources
     executor: Executor
+    cache: ResponseCache | None
     param_limits: ParamLimits
     clock: Callable[[], datetime]
 

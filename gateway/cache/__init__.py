@@ -1,0 +1,184 @@
+"""Cache layer: staleTime-aligned response cache with single-flight and refresh-ahead.
+
+Entries are final encoded bodies, so a hit costs no database, no shaping, no JSON encoding.
+N concurrent misses for one key run one computation; the others wait for it (across replicas
+too, through a Redis lock). Errors are never stored: every waiter of a failed computation gets
+the error and the next request tries again. When every waiter of a computation has gone away
+(clients disconnected), the computation is cancelled, so a dropped request frees the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from gateway.cache.base import Entry, Store, make_entry
+from gateway.cache.memory import MemoryStore
+
+__all__ = ["CacheStats", "Entry", "MemoryStore", "ResponseCache", "Store", "make_entry", "open_store"]
+log = logging.getLogger("gateway.cache")
+Compute = Callable[[], Awaitable[Entry]]
+REFRESH_AHEAD_AT = 0.75
+"""Fraction of the TTL after which a requested entry is refreshed in the background."""
+_PEER_POLL_S = 0.02
+
+
+@dataclass(slots=True)
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+    joins: int = 0
+    """Requests that waited for a computation already running (single-flight)."""
+    refreshes: int = 0
+    bypasses: int = 0
+    computations: int = 0
+    peer_waits: int = 0
+    """Computations answered by another replica's result (Redis lock)."""
+
+
+@dataclass(slots=True)
+class _Flight:
+    task: asyncio.Task[Entry]
+    detached: bool
+    waiters: int = 0
+
+
+@dataclass
+class ResponseCache:
+    store: Store
+    clock: Callable[[], float] = time.time
+    refresh_ahead: bool = True
+    max_entry_bytes: int = 8 * 1024 * 1024
+    lock_wait_s: float = 30.0
+    stats: CacheStats = field(default_factory=CacheStats)
+    _flights: dict[str, _Flight] = field(default_factory=dict)
+    _background: set[asyncio.Task[Entry]] = field(default_factory=set)
+
+    def peek(self, key: str, compute: Compute) -> Entry | None:
+        """A fresh entry from an in-process store without awaiting (the hot path), or None."""
+        if not isinstance(self.store, MemoryStore):
+            return None
+        entry = self.store.peek(key)
+        if entry is None or not entry.fresh(self.clock()):
+            return None
+        self._after_hit(key, entry, compute)
+        return entry
+
+    async def fetch(
+        self, key: str, ttl_s: float, compute: Compute, *, force: bool = False
+    ) -> tuple[Entry, str]:
+        """The entry for ``key`` and how it was obtained: ``HIT``, ``MISS`` or ``REFRESH``."""
+        if not force:
+            entry = await self.store.get(key)
+            if entry is not None and entry.fresh(self.clock()):
+                self._after_hit(key, entry, compute)
+                return entry, "HIT"
+        flight = self._flights.get(key)
+        if flight is None:
+            self.stats.misses += 1
+            flight = self._start(key, ttl_s, compute, detached=False)
+        else:
+            self.stats.joins += 1
+        return await self._wait(key, flight), ("REFRESH" if force else "MISS")
+
+    async def invalidate(self, prefix: str) -> int:
+        """Drop every entry whose key starts with ``prefix`` (e.g. a reloaded widget)."""
+        return await self.store.delete_prefix(prefix)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await self.store.close()
+
+    def _after_hit(self, key: str, entry: Entry, compute: Compute) -> None:
+        self.stats.hits += 1
+        if (
+            self.refresh_ahead
+            and key not in self._flights
+            and entry.age_s(self.clock()) >= entry.ttl_s * REFRESH_AHEAD_AT
+        ):
+            # Still popular near expiry: recompute now so the next caller never waits.
+            self.stats.refreshes += 1
+            self._start(key, entry.ttl_s, compute, detached=True)
+
+    def _start(self, key: str, ttl_s: float, compute: Compute, *, detached: bool) -> _Flight:
+        task = asyncio.get_running_loop().create_task(self._compute(key, ttl_s, compute))
+        flight = _Flight(task, detached)
+        self._flights[key] = flight
+        if detached:
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            task.add_done_callback(_log_failure)
+        return flight
+
+    async def _wait(self, key: str, flight: _Flight) -> Entry:
+        flight.waiters += 1
+        try:
+            return await asyncio.shield(flight.task)
+        finally:
+            flight.waiters -= 1
+            if flight.waiters == 0 and not flight.detached and not flight.task.done():
+                # Every requester has gone (client disconnects): stop the query.
+                if self._flights.get(key) is flight:
+                    del self._flights[key]
+                flight.task.cancel()
+
+    async def _compute(self, key: str, ttl_s: float, compute: Compute) -> Entry:
+        try:
+            token, entry = await self._lock_or_peer_result(key)
+            if entry is not None:
+                self.stats.peer_waits += 1
+                return entry
+            try:
+                self.stats.computations += 1
+                entry = await compute()
+                if len(entry.body) <= self.max_entry_bytes and ttl_s > 0:
+                    await self.store.set(key, entry)
+                return entry
+            finally:
+                if token is not None:
+                    await self.store.unlock(key, token)
+        finally:
+            current = self._flights.get(key)
+            if current is not None and current.task is asyncio.current_task():
+                del self._flights[key]
+
+    async def _lock_or_peer_result(self, key: str) -> tuple[str | None, Entry | None]:
+        """Take the cross-replica lock, or wait for the replica holding it to store a result.
+
+        Gives up waiting after ``lock_wait_s`` and computes without the lock (None token).
+        """
+        deadline = time.monotonic() + self.lock_wait_s
+        while True:
+            token = await self.store.try_lock(key, self.lock_wait_s)
+            if token is not None:
+                return token, None
+            if time.monotonic() >= deadline:
+                return None, None
+            await asyncio.sleep(_PEER_POLL_S)
+            entry = await self.store.get(key)
+            if entry is not None and entry.fresh(self.clock()):
+                return None, entry
+
+
+def _log_failure(task: asyncio.Task[Entry]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("background refresh failed: %s", task.exception())
+
+
+def open_store(cache_url: str, max_bytes: int) -> Store | None:
+    """``memory`` (default), ``redis://...`` or ``off`` (None)."""
+    if cache_url in ("off", "none", ""):
+        return None
+    if cache_url == "memory":
+        return MemoryStore(max_bytes)
+    if cache_url.startswith(("redis://", "rediss://", "unix://")):
+        from gateway.cache.redis import RedisStore
+
+        return RedisStore(cache_url)
+    from gateway.errors import ConfigError
+
+    raise ConfigError(f"cache_url must be memory, off or redis://..., got {cache_url!r}")

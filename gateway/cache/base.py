@@ -1,0 +1,53 @@
+"""Cache entries and the storage interface (memory or Redis)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Protocol
+
+import msgspec
+
+
+class Entry(msgspec.Struct, frozen=True, gc=False):
+    """One encoded response body, as stored."""
+
+    body: bytes
+    created_s: float
+    """Wall-clock time (epoch seconds) the body was computed; shared across replicas."""
+    ttl_s: float
+    rows: int = 0
+    truncated: bool = False
+    etag: str = ""
+
+    def age_s(self, now_s: float) -> float:
+        return max(0.0, now_s - self.created_s)
+
+    def fresh(self, now_s: float) -> bool:
+        return self.age_s(now_s) < self.ttl_s
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + 128
+
+
+def make_entry(body: bytes, created_s: float, ttl_s: float, rows: int = 0, truncated: bool = False) -> Entry:
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    return Entry(body, created_s, ttl_s, rows, truncated, etag)
+
+
+class Store(Protocol):
+    """Where entries live. Implementations never raise on outages: they miss instead."""
+
+    async def get(self, key: str) -> Entry | None: ...
+
+    async def set(self, key: str, entry: Entry) -> None: ...
+
+    async def delete_prefix(self, prefix: str) -> int:
+        """Drop every entry whose key starts with ``prefix``; return how many."""
+
+    async def try_lock(self, key: str, ttl_s: float) -> str | None:
+        """Cross-replica single-flight: a token if this process should compute ``key``."""
+
+    async def unlock(self, key: str, token: str) -> None: ...
+
+    async def close(self) -> None: ...
