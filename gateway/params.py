@@ -60,7 +60,7 @@ def _parse_one(param: ParamSpec, raw: list[str], now: datetime, limits: ParamLim
         if len(items) > limits.max_list_items:
             raise ValueError(f"has {len(items)} values; at most {limits.max_list_items} allowed")
         parsed = [_parse_checked(param, item, now, limits) for item in items]
-        return sorted(set(parsed), key=_sort_key)
+        return _unique_sorted(parsed)
     if not given:
         return _default(param, now, limits)
     if len(set(given)) > 1:
@@ -82,23 +82,33 @@ def _default(param: ParamSpec, now: datetime, limits: ParamLimits) -> Any:
         return [] if param.multi else None
     if param.multi:
         items = [_parse_checked(param, str(v), now, limits) for v in param.default if str(v)]
-        return sorted(set(items), key=_sort_key)
+        return _unique_sorted(items)
     if param.default == "" and param.type not in ("text", "ticker", "endpoint"):
         return None
     return parse_value(param.type, str(param.default), now=now, max_length=10**6)
 
 
+def _unique_sorted(values: list[Any]) -> list[Any]:
+    """Sorted without duplicates; of equal numbers (``1`` and ``1.0``) the int wins, whatever the order."""
+    ints_first = sorted(values, key=lambda v: isinstance(v, float))
+    return sorted(dict.fromkeys(ints_first), key=_sort_key)
+
+
 def _sort_key(value: Any) -> tuple[str, Any]:
-    # Values of one param share a type, but numbers may mix int and float.
+    # Values of one param share a type, but numbers may mix int and float (compared exactly).
     if isinstance(value, bool | int | float):
-        return ("n", float(value))
+        return ("n", value)
     if isinstance(value, date):
         return ("d", value.isoformat())
     return ("s", str(value))
 
 
 def cache_key_part(values: Mapping[str, Any]) -> str:
-    """Canonical text of bound values (sorted keys, typed): equal params give equal keys."""
+    """Canonical text of bound values (sorted keys, typed): equal params give equal keys.
+
+    Injective: strings are quoted (``repr``), so a value holding ``&``, ``=`` or ``,`` can never
+    read as another param or list item and share the key of different values.
+    """
     parts = []
     for name in sorted(values):
         value = values[name]
@@ -115,7 +125,7 @@ def _canonical(value: Any) -> str:
         return "\x00true" if value else "\x00false"
     if isinstance(value, date):
         return value.isoformat()
-    return repr(value) if isinstance(value, float) else str(value).replace(",", "\\,")
+    return repr(value) if isinstance(value, float | str) else str(value)
 
 
 MAX_QUERY_FIELDS = 1_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,8 +48,15 @@ def normalize_database_url(url: str) -> str:
     return f"{target}://{rest}"
 
 
+_PASSWORD_QUERY = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
 def mask_url(url: str) -> str:
-    """Hide the password of a database URL (for logs and ``gateway config``)."""
+    """Hide the password of a database URL (for logs and ``gateway config``).
+
+    Both places libpq reads one from are masked: ``user:PASSWORD@host`` and ``?password=...``.
+    """
+    url = _PASSWORD_QUERY.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
     creds, at, host = rest.rpartition("@")
     if not sep or not at or ":" not in creds:
@@ -183,7 +191,9 @@ def load_settings(
         file_values, databases = _read_config_file(path, env)
         raw.update(file_values)
     raw.update(_from_env(env))
-    raw.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            raw[_known("overrides", key)] = value
     values = {name: _coerce(name, value) for name, value in raw.items()}
     settings = Settings(databases=databases, **values)
     _validate(settings)
@@ -213,9 +223,11 @@ def _read_config_file(
             databases = _read_databases(path, value, env)
         elif isinstance(value, dict) and not _is_secret_ref(value):
             for sub_key, sub_value in value.items():  # [server], [auth], [limits] are grouping only
-                values[_known(path, sub_key)] = _resolve_secret(path, sub_value, env)
+                name = _known(path, sub_key)  # before resolving: an unknown key is the real error
+                values[name] = _resolve_secret(path, sub_value, env)
         else:
-            values[_known(path, key)] = _resolve_secret(path, value, env)
+            name = _known(path, key)
+            values[name] = _resolve_secret(path, value, env)
     if "queries_dir" in values:  # relative to the config file, like every path in it
         values["queries_dir"] = path.parent / str(values["queries_dir"])
     return values, databases
@@ -237,9 +249,9 @@ def _read_databases(path: Path, table: Any, env: Mapping[str, str]) -> dict[str,
     return out
 
 
-def _known(path: Path, key: str) -> str:
+def _known(where: Path | str, key: str) -> str:
     if key not in _SCALARS:
-        raise ConfigError(f"{path}: unknown setting {key!r}")
+        raise ConfigError(f"{where}: unknown setting {key!r}")
     return key
 
 

@@ -22,11 +22,16 @@ Path_ = tuple[str | int, ...]
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans only: ``NO`` (a ticker) or ``on`` stay strings, as users mean them."""
+    """YAML 1.2 booleans only: ``NO`` (a ticker) or ``on`` stay strings, as users mean them.
+
+    No YAML 1.1 timestamps either: ``2025-02-30`` stays a string that the loader reports with its
+    line, instead of a ``ValueError`` escaping from the date constructor.
+    """
 
 
+_YAML11_ONLY = frozenset({"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"})
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML11_ONLY]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(
@@ -96,17 +101,27 @@ def _load_yaml(text: str, first_line: int) -> tuple[dict[str, Any], dict[Path_, 
         mark = exc.problem_mark or exc.context_mark
         line = first_line + (mark.line if mark else 0)
         raise FrontMatterSyntaxError(line, f"invalid YAML: {exc.problem or exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # unmarked constructor errors (`!!int x`)
+        raise FrontMatterSyntaxError(first_line, f"invalid YAML value: {exc}") from None
     if node is None:
         return {}, {}
     if not isinstance(data, dict):
         raise FrontMatterSyntaxError(first_line, "front-matter must be a YAML mapping")
     lines: dict[Path_, int] = {}
-    _record_lines(node, (), first_line, lines)
+    _record_lines(node, (), first_line, lines, frozenset(), set())
     return data, lines
 
 
-def _record_lines(node: yaml.Node, path: Path_, offset: int, out: dict[Path_, int]) -> None:
+def _record_lines(
+    node: yaml.Node, path: Path_, offset: int, out: dict[Path_, int], above: frozenset[int], visited: set[int]
+) -> None:
     out[path] = offset + node.start_mark.line
+    if id(node) in above:  # `a: &x [*x]` would otherwise recurse forever
+        raise FrontMatterSyntaxError(out[path], "recursive YAML alias")
+    if id(node) in visited:  # an alias: its lines were recorded where its anchor is defined
+        return
+    visited.add(id(node))
+    above = above | {id(node)}
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key_node, value_node in node.value:
@@ -114,11 +129,11 @@ def _record_lines(node: yaml.Node, path: Path_, offset: int, out: dict[Path_, in
             if key in seen:
                 raise FrontMatterSyntaxError(offset + key_node.start_mark.line, f"duplicate key {key!r}")
             seen.add(key)
-            _record_lines(value_node, (*path, key), offset, out)
+            _record_lines(value_node, (*path, key), offset, out, above, visited)
             out[(*path, key)] = offset + key_node.start_mark.line
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
-            _record_lines(item, (*path, index), offset, out)
+            _record_lines(item, (*path, index), offset, out, above, visited)
 
 
 def line_of(lines: dict[Path_, int], path: Path_, default: int) -> int:

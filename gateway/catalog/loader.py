@@ -72,7 +72,7 @@ def widget_id_for(path: Path, root: Path) -> str:
 def load_query_file(path: Path, root: Path, dialects: Mapping[str, str]) -> QuerySpec:
     """Parse and validate one query file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # -sig: editors on Windows may write a BOM
     except UnicodeDecodeError as exc:
         raise QueryFileError(path, 1, f"not UTF-8 text ({exc.reason})") from None
     try:

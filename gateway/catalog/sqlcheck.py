@@ -28,6 +28,15 @@ _WRITE_NODES: tuple[type[exp.Expr], ...] = tuple(
     )
     if hasattr(exp, name)
 )  # fmt: skip
+# String literals never name a keyword: `SELECT 'delete' ...` must not move an error's line.
+_LITERALS = frozenset(
+    getattr(TokenType, name)
+    for name in (
+        "STRING", "BYTE_STRING", "HEREDOC_STRING", "HEX_STRING", "BIT_STRING", "NATIONAL_STRING",
+        "RAW_STRING", "NATIONAL_RAW_STRING", "UNICODE_STRING",
+    )
+    if hasattr(TokenType, name)
+)  # fmt: skip
 _READ_ROOTS: tuple[type[exp.Expr], ...] = (exp.Select, exp.SetOperation, exp.Subquery, exp.Values)
 # Functions that change server or session state even inside a read-only transaction.
 _DENIED_FUNCTIONS = frozenset({
@@ -150,6 +159,12 @@ def _check_read_only(tree: exp.Expr, tokens: list[Token]) -> None:
             f"only read-only SELECT/WITH statements are allowed, not {kind}",
         )
     for node in tree.walk():
+        if isinstance(node, exp.Lock):  # `FOR UPDATE` / `FOR SHARE`: no LOCK token to point at
+            kind = "FOR UPDATE" if node.args.get("update") else "FOR SHARE"
+            raise SqlProblem(
+                _line_of_locking_clause(tokens),
+                f"{kind} is not allowed: the gateway only runs read-only statements",
+            )
         if isinstance(node, _WRITE_NODES):
             kind = type(node).__name__.upper()
             raise SqlProblem(
@@ -167,7 +182,14 @@ def _check_read_only(tree: exp.Expr, tokens: list[Token]) -> None:
 
 def _line_of_keyword(tokens: list[Token], word: str) -> int:
     for tok in tokens:
-        if tok.text.upper() == word:
+        if tok.token_type not in _LITERALS and tok.text.upper() == word:
+            return tok.line
+    return tokens[0].line if tokens else 1
+
+
+def _line_of_locking_clause(tokens: list[Token]) -> int:
+    for tok, nxt in zip(tokens, tokens[1:], strict=False):
+        if tok.token_type == TokenType.FOR and nxt.text.upper() in {"UPDATE", "SHARE", "NO", "KEY"}:
             return tok.line
     return tokens[0].line if tokens else 1
 

@@ -12,10 +12,11 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-DATE_SHORTCUT = re.compile(r"\$currentDate(?:([+-])(\d{1,4})([hdwMy]))?\Z")
-_INT = re.compile(r"[+-]?\d{1,19}\Z")
-_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+# re.ASCII: `\d` must not match other scripts' digits ("١٢" is not the number 12 here).
+DATE_SHORTCUT = re.compile(r"\$currentDate(?:([+-])(\d{1,4})([hdwMy]))?\Z", re.ASCII)
+_INT = re.compile(r"[+-]?\d+\Z", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\Z", re.ASCII)
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 _INT8 = 2**63
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -67,10 +68,11 @@ def parse_value(kind: str, text: str, *, now: datetime, max_length: int) -> Any:
 def parse_number(text: str) -> int | float:
     value = text.strip()
     if _INT.match(value):
-        number = int(value)
-        if not -_INT8 <= number < _INT8:
+        # A 20-digit integer is out of range too, not silently a float; the length test first
+        # keeps int() away from huge digit strings.
+        if len(value.lstrip("+-").lstrip("0")) > 19 or not -_INT8 <= int(value) < _INT8:
             raise ValueError("is out of range for a 64-bit integer")
-        return number
+        return int(value)
     if _FLOAT.match(value):
         result = float(value)
         if not math.isfinite(result):

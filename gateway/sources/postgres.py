@@ -184,13 +184,18 @@ async def _rollback_quietly(conn: Any) -> None:
         log.debug("rollback failed", exc_info=True)
 
 
+def _is_argument_error(error: BaseException) -> bool:
+    """asyncpg could not encode an argument (client side; not SQLSTATE class 22)."""
+    return isinstance(error, asyncpg.exceptions.InterfaceError) and isinstance(error, ValueError)
+
+
 def _translate(error: BaseException, query: CompiledSql | None = None) -> BaseException:
     """Map driver errors onto the gateway's error codes (details stay in the server log)."""
     if isinstance(error, GatewayError | asyncio.CancelledError):
         return error
     if isinstance(error, asyncpg.exceptions.QueryCanceledError | asyncio.TimeoutError):
         return QueryTimeout("query exceeded its time limit")
-    if isinstance(error, asyncpg.exceptions.DataError):
+    if _is_argument_error(error):
         match = re.search(r"query argument \$(\d+)", str(error))
         index = int(match.group(1)) - 1 if match else -1
         name = query.order[index] if query and 0 <= index < len(query.order) else "params"
