@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.catalog.spec import QuerySpec
 from gateway.errors import ConnectionLost
-from gateway.sources import Limits, Result, Sources
+from gateway.sources import Collector, Fetched, Limits, Result, RowSink, Sources
 
 
 class Executor:
@@ -28,20 +28,41 @@ class Executor:
         )
 
     async def run(self, spec: QuerySpec, values: Mapping[str, Any]) -> Result:
+        """All rows at once (up to the row cap)."""
+        collector = Collector()
+        fetched = await self.stream(spec, values, collector)
+        return Result(fetched.columns, collector.rows, fetched.truncated)
+
+    async def stream(self, spec: QuerySpec, values: Mapping[str, Any], sink: RowSink) -> Fetched:
+        """Feed the rows to ``sink`` chunk by chunk (up to the row cap)."""
         source = self.sources[spec.database]
         limits = self.limits_for(spec)
         self.executions[spec.id] += 1
+        counted = _Counting(sink)
         try:
             async with source.connection() as conn:
-                return await source.driver.fetch(conn, spec.compiled, values, limits)
+                return await source.driver.fetch(conn, spec.compiled, values, limits, counted)
         except ConnectionLost:
-            # A pooled connection died (database restarted). The statement is read-only,
-            # so one retry on a fresh connection is safe and hides the restart from users.
+            if counted.rows:
+                raise  # rows already delivered: a retry would duplicate them
+            # A pooled connection died (database restarted). The statement is read-only, so one
+            # retry on a fresh connection is safe and hides the restart from users.
             async with source.connection() as conn:
-                return await source.driver.fetch(conn, spec.compiled, values, limits)
+                return await source.driver.fetch(conn, spec.compiled, values, limits, counted)
 
     async def explain(self, spec: QuerySpec, values: Mapping[str, Any]) -> None:
         """Compile ``spec`` on its database without running it."""
         source = self.sources[spec.database]
         async with source.connection() as conn:
             await source.driver.explain(conn, spec.compiled, values)
+
+
+class _Counting:
+    """Passes chunks through, remembering whether any row was delivered."""
+
+    def __init__(self, sink: RowSink) -> None:
+        self.sink, self.rows = sink, 0
+
+    def add(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        self.rows += len(rows)
+        self.sink.add(columns, rows)

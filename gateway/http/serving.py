@@ -18,6 +18,8 @@ from gateway.catalog.spec import QuerySpec
 from gateway.http.state import GatewayState
 from gateway.params import cache_key_part, parse_params, split_query_string
 from gateway.sources import Result
+from gateway.workspace.encode import JsonArray
+from gateway.workspace.shapes import shape_widget
 
 DEFAULT_STALE_TIME_MS = 300_000  # OpenBB Workspace's own default staleTime
 REFRESH_FLAG = "_refresh"
@@ -53,8 +55,13 @@ async def serve_query(
     ttl_s = ttl_seconds(spec)
 
     async def compute() -> Entry:
-        result = await state.executor.run(spec, values)
         now_s = cache.clock() if cache is not None else 0.0
+        if shape is shape_widget and spec.widget_type == "table":
+            # Tables are encoded chunk by chunk as rows arrive (flat memory on big results).
+            array = JsonArray()
+            fetched = await state.executor.stream(spec, values, array)
+            return make_entry(array.body(), now_s, ttl_s, fetched.row_count, fetched.truncated)
+        result = await state.executor.run(spec, values)
         return make_entry(shape(spec, result, query), now_s, ttl_s, len(result.rows), result.truncated)
 
     if cache is None or not spec.meta.cache:

@@ -6,9 +6,20 @@ from collections.abc import Iterator, Mapping
 
 from gateway.settings import DatabaseSettings, Settings
 from gateway.sources import postgres, sqlite
-from gateway.sources.base import Driver, Limits, Result, Source
+from gateway.sources.base import CHUNK_ROWS, Collector, Driver, Fetched, Limits, Result, RowSink, Source
 
-__all__ = ["Limits", "Result", "Source", "Sources", "open_source", "open_sources"]
+__all__ = [
+    "CHUNK_ROWS",
+    "Collector",
+    "Fetched",
+    "Limits",
+    "Result",
+    "RowSink",
+    "Source",
+    "Sources",
+    "open_source",
+    "open_sources",
+]
 
 
 def open_source(db: DatabaseSettings, settings: Settings) -> Source:

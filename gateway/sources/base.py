@@ -18,6 +18,10 @@ from gateway.errors import DatabaseBusy, DatabaseUnavailable
 log = logging.getLogger("gateway.sources")
 
 
+CHUNK_ROWS = 5_000
+"""Rows fetched per round trip; a large result never sits in memory as driver records at once."""
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """Rows of one query: ``rows`` are tuples (or tuple-like driver records)."""
@@ -25,6 +29,31 @@ class Result:
     columns: tuple[str, ...]
     rows: Sequence[Sequence[Any]]
     truncated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """What a driver reports after feeding a sink."""
+
+    columns: tuple[str, ...]
+    row_count: int
+    truncated: bool
+
+
+class RowSink(Protocol):
+    """Consumes a result chunk by chunk, as the driver receives it."""
+
+    def add(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None: ...
+
+
+class Collector:
+    """The simplest sink: keep every row (for results shaped as a whole)."""
+
+    def __init__(self) -> None:
+        self.rows: list[Sequence[Any]] = []
+
+    def add(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        self.rows.extend(rows)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +73,9 @@ class Driver(Protocol):
         query: CompiledSql,
         values: Mapping[str, Any],
         limits: Limits,
-    ) -> Result: ...
+        sink: RowSink,
+    ) -> Fetched:
+        """Run the statement and feed at most ``limits.max_rows`` rows to ``sink``."""
 
     async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
         """Compile the statement without running it (unknown tables/columns fail here)."""

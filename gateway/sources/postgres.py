@@ -29,7 +29,7 @@ from gateway.errors import (
     QueryTimeout,
 )
 from gateway.settings import DatabaseSettings, Settings
-from gateway.sources.base import Limits, Result
+from gateway.sources.base import CHUNK_ROWS, Fetched, Limits, RowSink
 
 log = logging.getLogger("gateway.sources.postgres")
 APPLICATION_NAME = "gateway"
@@ -71,24 +71,36 @@ class PostgresDriver:
         self.default_timeout_ms = default_timeout_ms
         self._param_types: dict[str, tuple[str, ...]] = {}
 
-    async def fetch(self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits) -> Result:
+    async def fetch(
+        self,
+        conn: Any,
+        query: CompiledSql,
+        values: Mapping[str, Any],
+        limits: Limits,
+        sink: RowSink,
+    ) -> Fetched:
         args = await self._adapt(conn, query, values)
         begin = "BEGIN READ ONLY"
         if limits.timeout_ms != self.default_timeout_ms:
             begin += f"; SET LOCAL statement_timeout = {int(limits.timeout_ms)}"
         client_timeout = limits.timeout_ms / 1000 + 1.0  # backstop if the server never answers
-        try:
-            await conn.execute(begin)
-            # One round trip: bind + execute with a row limit (max_rows + 1 tells truncation).
-            records = await conn._execute(query.text, args, limits.max_rows + 1, client_timeout)
-            await conn.execute("COMMIT")
-        except BaseException as error:
-            await _rollback_quietly(conn)
-            raise _translate(error, query) from error
-        truncated = len(records) > limits.max_rows
-        rows = records[: limits.max_rows] if truncated else records
-        columns = tuple(records[0].keys()) if records else ()
-        return Result(columns, rows, truncated)
+        for attempt in (1, 2):
+            try:
+                await conn.execute(begin)
+                fetched = await _fetch_chunks(conn, query.text, args, limits.max_rows, sink, client_timeout)
+                await conn.execute("COMMIT")
+                return fetched
+            except asyncpg.exceptions.InvalidCachedStatementError:
+                # The table changed shape since the statement was prepared: forget cached
+                # statements and run it once more (nothing reached the sink: it failed at bind).
+                await _rollback_quietly(conn)
+                await conn.reload_schema_state()
+                if attempt == 2:
+                    raise QueryFailed("query failed") from None
+            except BaseException as error:
+                await _rollback_quietly(conn)
+                raise _translate(error, query) from error
+        raise AssertionError("unreachable")
 
     async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
         try:
@@ -127,6 +139,41 @@ class PostgresDriver:
         if problems:
             raise InvalidParameters(problems)
         return args
+
+
+async def _fetch_chunks(
+    conn: Any, sql: str, args: list[Any], max_rows: int, sink: RowSink, timeout_s: float
+) -> Fetched:
+    """Bind once, then pull ``CHUNK_ROWS`` rows per round trip from a portal into ``sink``.
+
+    This is what asyncpg's cursor does internally, minus its per-row iteration: a small result
+    costs one round trip (bind + execute), and a large one is handed over chunk by chunk, so the
+    driver records of a 100,000-row result never all exist at once. Stops after ``max_rows``
+    rows; one extra row tells whether the result was truncated. The portal is closed by COMMIT.
+    """
+    state = await conn._get_statement(sql, timeout_s, named=True)
+    state.attach()  # keep the prepared statement alive while the portal uses it
+    try:
+        protocol = conn._protocol
+        portal = conn._get_unique_id("portal")
+        want = max_rows + 1
+        rows, _, done = await protocol.bind_execute(
+            state, args, portal, min(CHUNK_ROWS, want), True, timeout_s
+        )
+        columns = tuple(rows[0].keys()) if rows else ()
+        count, truncated = 0, False
+        while True:
+            if count + len(rows) > max_rows:
+                rows, truncated = rows[: max_rows - count], True
+            sink.add(columns, rows)
+            count += len(rows)
+            if done or truncated:
+                return Fetched(columns, count, truncated)
+            rows, _, done = await protocol.execute(
+                state, portal, min(CHUNK_ROWS, want - count), True, timeout_s
+            )
+    finally:
+        state.detach()
 
 
 def adapt_value(value: Any, pg_type: str) -> Any:

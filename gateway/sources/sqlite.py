@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from gateway.catalog.sqlcheck import CompiledSql
 from gateway.errors import ExplainError, GatewayError, QueryFailed, QueryTimeout
 from gateway.settings import DatabaseSettings, Settings
-from gateway.sources.base import Limits, Result
+from gateway.sources.base import CHUNK_ROWS, Fetched, Limits, RowSink
 
 log = logging.getLogger("gateway.sources.sqlite")
 _PROGRESS_STEPS = 2_000
@@ -120,15 +120,21 @@ async def _guard_connection(conn: Any) -> None:
 class SqliteDriver:
     """Runs compiled statements on an ``aiosqlite.Connection``."""
 
-    async def fetch(self, conn: Any, query: CompiledSql, values: Mapping[str, Any], limits: Limits) -> Result:
+    async def fetch(
+        self,
+        conn: Any,
+        query: CompiledSql,
+        values: Mapping[str, Any],
+        limits: Limits,
+        sink: RowSink,
+    ) -> Fetched:
         args = [bind_value(values.get(name)) for name in query.order]
         guard: _Guard = conn.gateway_guard
         guard.deadline = time.monotonic() + limits.timeout_ms / 1000
         try:
             cursor = await conn.execute(query.text, args)
             try:
-                rows = await cursor.fetchmany(limits.max_rows + 1)
-                columns = tuple(d[0] for d in cursor.description or ())
+                return await _fetch_chunks(cursor, limits.max_rows, sink)
             finally:
                 await cursor.close()
         except BaseException as error:
@@ -137,8 +143,6 @@ class SqliteDriver:
             raise _translate(error) from error
         finally:
             guard.deadline = float("inf")
-        truncated = len(rows) > limits.max_rows
-        return Result(columns, rows[: limits.max_rows] if truncated else rows, truncated)
 
     async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
         args = [bind_value(values.get(name)) for name in query.order]
@@ -155,6 +159,19 @@ class SqliteDriver:
 
     def is_disconnect(self, error: BaseException) -> bool:
         return False
+
+
+async def _fetch_chunks(cursor: Any, max_rows: int, sink: RowSink) -> Fetched:
+    columns = tuple(d[0] for d in cursor.description or ())
+    count, truncated = 0, False
+    while True:
+        rows = await cursor.fetchmany(min(CHUNK_ROWS, max_rows + 1 - count))
+        if count + len(rows) > max_rows:
+            rows, truncated = rows[: max_rows - count], True
+        sink.add(columns, rows)
+        count += len(rows)
+        if truncated or len(rows) < CHUNK_ROWS:
+            return Fetched(columns, count, truncated)
 
 
 def bind_value(value: Any) -> Any:

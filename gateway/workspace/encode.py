@@ -45,3 +45,30 @@ def encode_rows(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> byte
 def records(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
     """Rows as dicts, for the few shapes that need per-row logic (options, metrics, ...)."""
     return [dict(zip(columns, r, strict=True)) for r in rows]
+
+
+class JsonArray:
+    """A row sink that encodes each chunk as it arrives into one JSON array of objects.
+
+    Peak memory is the encoded body plus one chunk of driver rows, instead of every row object
+    plus the body.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = bytearray(b"[")
+        self.rows = 0
+
+    def add(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        row = row_type(columns)
+        piece = _encoder.encode([row(*r) for r in rows])
+        if self.rows:
+            self._buffer += b","
+        self._buffer += memoryview(piece)[1:-1]
+        self.rows += len(rows)
+
+    def body(self) -> bytes:
+        self._buffer += b"]"
+        body, self._buffer = bytes(self._buffer), bytearray()
+        return body
