@@ -18,6 +18,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.catalog.sqlcheck import CompiledSql
+from gateway.catalog.values import parse_number
 from gateway.errors import (
     ConnectionLost,
     DatabaseUnavailable,
@@ -33,7 +34,6 @@ from gateway.sources.base import CHUNK_ROWS, Fetched, Limits, RowSink
 
 log = logging.getLogger("gateway.sources.postgres")
 APPLICATION_NAME = "gateway"
-_INTS = frozenset({"int2", "int4", "int8", "oid"})
 _FLOATS = frozenset({"float4", "float8"})
 _TEXTS = frozenset({"text", "varchar", "bpchar", "name", "unknown", "citext"})
 _DISCONNECTS = (
@@ -177,7 +177,11 @@ async def _fetch_chunks(
 
 
 def adapt_value(value: Any, pg_type: str) -> Any:
-    """Convert a parsed param value into what asyncpg encodes for ``pg_type``."""
+    """Convert a parsed param value into what asyncpg encodes for ``pg_type``.
+
+    PostgreSQL infers each placeholder's type from the statement; a value that cannot be that
+    type is the client's mistake (422 naming the param), never a 500.
+    """
     if value is None:
         return None
     if pg_type.startswith("_"):
@@ -187,31 +191,45 @@ def adapt_value(value: Any, pg_type: str) -> Any:
         if isinstance(value, bool):
             return "true" if value else "false"
         return value.isoformat() if isinstance(value, date) else str(value)
-    if pg_type in _INTS:
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise ValueError("must be a whole number")
+    if pg_type in _INT_RANGES:
+        return _integer(value, _INT_RANGES[pg_type])
     if pg_type in _FLOATS:
-        return _number(value, float)
+        return float(_number(value))
     if pg_type == "numeric":
-        return _number(value, lambda v: Decimal(str(v)))
+        return Decimal(str(_number(value)))
     if pg_type == "date":
         return _date(value)
     if pg_type in ("timestamp", "timestamptz"):
-        day = _date(value)
-        moment = datetime.combine(day, time())
+        moment = datetime.combine(_date(value), time())
         return moment.replace(tzinfo=UTC) if pg_type == "timestamptz" else moment
     if pg_type == "bool" and not isinstance(value, bool):
         raise ValueError("must be true or false")
     return value
 
 
-def _number(value: Any, convert: Any) -> Any:
+_INT_RANGES = {"int2": 2**15, "int4": 2**31, "int8": 2**63, "oid": 2**32}
+
+
+def _integer(value: Any, bound: int) -> int:
+    number = _number(value)
+    if isinstance(number, float):
+        if not number.is_integer():
+            raise ValueError("must be a whole number")
+        number = int(number)
+    if not -bound <= number < bound:
+        raise ValueError(f"is out of range for this query (at most {bound - 1:,})")
+    return number
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, str):  # a text param compared with a numeric column
+        try:
+            return parse_number(value)
+        except ValueError:
+            raise ValueError("must be a number") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("must be a number")
-    return convert(value)
+    return value
 
 
 def _date(value: Any) -> date:
@@ -219,7 +237,12 @@ def _date(value: Any) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    raise ValueError("must be a date")
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            pass
+    raise ValueError("must be a date (YYYY-MM-DD)")
 
 
 async def _rollback_quietly(conn: Any) -> None:
@@ -232,8 +255,14 @@ async def _rollback_quietly(conn: Any) -> None:
 
 
 def _is_argument_error(error: BaseException) -> bool:
-    """asyncpg could not encode an argument (client side; not SQLSTATE class 22)."""
-    return isinstance(error, asyncpg.exceptions.InterfaceError) and isinstance(error, ValueError)
+    """asyncpg could not encode an argument (client side, before the server saw it).
+
+    asyncpg reports these as ``DataError`` like the server's SQLSTATE class 22, but with a
+    message naming the argument; the server's own data errors stay 500 ``query_failed``.
+    """
+    if isinstance(error, asyncpg.exceptions.InterfaceError) and isinstance(error, ValueError):
+        return True
+    return isinstance(error, asyncpg.exceptions.DataError) and "query argument $" in str(error)
 
 
 def _translate(error: BaseException, query: CompiledSql | None = None) -> BaseException:

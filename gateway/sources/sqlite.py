@@ -22,7 +22,14 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.catalog.sqlcheck import CompiledSql
-from gateway.errors import ExplainError, GatewayError, QueryFailed, QueryTimeout
+from gateway.errors import (
+    ExplainError,
+    GatewayError,
+    InvalidParameters,
+    ParamProblem,
+    QueryFailed,
+    QueryTimeout,
+)
 from gateway.settings import DatabaseSettings, Settings
 from gateway.sources.base import CHUNK_ROWS, Fetched, Limits, RowSink
 
@@ -194,6 +201,9 @@ def _translate(error: BaseException) -> BaseException:
         return error
     if isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error):
         return QueryTimeout("query exceeded its time limit")
+    if isinstance(error, sqlite3.IntegrityError) and "datatype mismatch" in str(error):
+        # e.g. a fractional number bound to LIMIT: the request's value, not the query, is wrong
+        return InvalidParameters([ParamProblem("params", "a value has the wrong type for this query")])
     if isinstance(error, sqlite3.Error):
         log.error("query failed: %s", error)
         return QueryFailed("query failed")
