@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import errno
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -169,6 +170,9 @@ def _serve(args: argparse.Namespace) -> int:
         f"{scheme}://{settings.host}:{settings.port} (add this URL in OpenBB Workspace)",
         file=sys.stderr,
     )
+    # uvicorn re-raises the SIGTERM it handled once shut down; ignoring it then makes a clean
+    # shutdown exit 0 (what process managers expect) instead of -15.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(
         app,
         host=settings.host,

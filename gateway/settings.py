@@ -58,11 +58,13 @@ def mask_url(url: str) -> str:
     """
     url = _PASSWORD_QUERY.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
+    if not sep:  # `user:pw@host` with the scheme forgotten still holds a password
+        scheme, rest = "", url
     creds, at, host = rest.rpartition("@")
-    if not sep or not at or ":" not in creds:
+    if not at or ":" not in creds:
         return url
     user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
+    return f"{scheme}{sep}{user}:***@{host}"
 
 
 @dataclass(frozen=True, slots=True)

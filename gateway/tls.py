@@ -45,8 +45,8 @@ def write_self_signed(
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "gateway (self-signed)"),
         ]
     )
-    now = datetime.now(UTC)
-    not_after = now + timedelta(days=days)
+    not_before = datetime.now(UTC) - timedelta(minutes=5)  # tolerate small clock skew
+    not_after = not_before + timedelta(days=days)  # Safari counts the whole validity period
     alt_names: list[x509.GeneralName] = [
         x509.DNSName("localhost"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
@@ -63,7 +63,7 @@ def write_self_signed(
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)

@@ -8,6 +8,7 @@ the author's SQL reaches the database byte for byte.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from dataclasses import dataclass
@@ -188,7 +189,7 @@ def _line_of_keyword(tokens: list[Token], word: str) -> int:
 
 
 def _line_of_locking_clause(tokens: list[Token]) -> int:
-    for tok, nxt in zip(tokens, tokens[1:], strict=False):
+    for tok, nxt in itertools.pairwise(tokens):
         if tok.token_type == TokenType.FOR and nxt.text.upper() in {"UPDATE", "SHARE", "NO", "KEY"}:
             return tok.line
     return tokens[0].line if tokens else 1

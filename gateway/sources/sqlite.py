@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Mapping
@@ -157,7 +158,7 @@ class SqliteDriver:
             cursor = await conn.execute(f"EXPLAIN {query.text}", args)
             await cursor.close()
         except sqlite3.Error as error:
-            raise ExplainError(str(error)) from None
+            raise ExplainError(str(error), _line_of_error(query.text, str(error))) from None
         except BaseException as error:
             raise _translate(error) from error
 
@@ -179,6 +180,18 @@ async def _fetch_chunks(cursor: Any, max_rows: int, sink: RowSink) -> Fetched:
         count += len(rows)
         if truncated or len(rows) < CHUNK_ROWS:
             return Fetched(columns, count, truncated)
+
+
+def _line_of_error(sql: str, message: str) -> int:
+    """SQLite gives no position: point at the name it complains about, else the first SQL line."""
+    match = re.search(r"no such (?:table|column|function): (\S+)", message)
+    if match:
+        name = match.group(1).split(".")[-1]
+        found = re.search(rf"\b{re.escape(name)}\b", sql, re.IGNORECASE)
+        if found:
+            return sql.count("\n", 0, found.start()) + 1
+    stripped = sql.lstrip()
+    return sql.count("\n", 0, len(sql) - len(stripped)) + 1
 
 
 def bind_value(value: Any) -> Any:
