@@ -245,10 +245,13 @@ class _Checker:
                     self.fail((*at, "paramName"), f"param {param.paramName!r} is declared twice")
                 specs.append(self._param(param, at))
         names = {s.name for s in specs}
-        for spec in specs:
+        places = [at for row in rows for _, at in row]
+        for spec, at in zip(specs, places, strict=True):
             for key, ref in spec.options_params.items():
                 if ref.startswith("$") and ref[1:] not in names:
-                    self.fail(("params",), f"optionsParams {key}: {ref} names no param of this file")
+                    self.fail(
+                        (*at, "optionsParams", key), f"optionsParams {key}: {ref} names no param of this file"
+                    )
         return tuple(specs), tuple(tuple(p.paramName for p, _ in row) for row in rows)
 
     def _param(self, p: Param, at: Path_) -> ParamSpec:
