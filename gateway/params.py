@@ -52,6 +52,8 @@ def parse_params(
 
 
 def _parse_one(param: ParamSpec, raw: list[str], now: datetime, limits: ParamLimits) -> Any:
+    if any(_has_surrogate(r) for r in raw):
+        raise ValueError("is not valid UTF-8")
     given = [r for r in raw if r.strip() != ""]
     if param.multi:
         items = [part for r in given for part in r.split(",") if part.strip() != ""]
@@ -72,6 +74,10 @@ def _parse_checked(param: ParamSpec, text: str, now: datetime, limits: ParamLimi
     value = parse_value(param.type, text, now=now, max_length=limits.max_param_length)
     if param.choices is not None and value not in param.choices:
         raise ValueError(f"must be one of the options, got {text[:40]!r}")
+    if param.whole_number and param.type == "number":
+        if (isinstance(value, float) and not value.is_integer()) or value < 0:
+            raise ValueError(f"must be a whole number >= 0, got {text[:40]!r}")
+        value = int(value)
     return value
 
 
@@ -134,8 +140,8 @@ MAX_QUERY_FIELDS = 1_000
 def split_query_string(raw: bytes) -> dict[str, list[str]]:
     """Decode a raw query string into lists of values per key.
 
-    Invalid UTF-8 (``%ff``) is a 422 naming the key, not a 500; more than ``MAX_QUERY_FIELDS``
-    pairs is a 422 too.
+    Invalid UTF-8 (``%ff``) is kept (as surrogates): ``parse_params`` reports it as a 422 for a
+    declared param and ignores it for any other key. More than ``MAX_QUERY_FIELDS`` pairs is a 422.
     """
     text = raw.decode("utf-8", "surrogateescape")
     try:
@@ -151,15 +157,8 @@ def split_query_string(raw: bytes) -> dict[str, list[str]]:
             [ParamProblem("query", f"more than {MAX_QUERY_FIELDS} query parameters")]
         ) from None
     out: dict[str, list[str]] = {}
-    problems = []
     for key, value in pairs:
-        if _has_surrogate(key) or _has_surrogate(value):
-            name = key.encode("utf-8", "replace").decode("utf-8")
-            problems.append(ParamProblem(name, f"{name} is not valid UTF-8"))
-            continue
         out.setdefault(key, []).append(value)
-    if problems:
-        raise InvalidParameters(problems)
     return out
 
 

@@ -247,6 +247,11 @@ def _read_databases(path: Path, table: Any, env: Mapping[str, str]) -> dict[str,
             raise ConfigError(f"{path}: [databases.{name}] unknown key(s): {sorted(unknown)}")
         fields = {k: _resolve_secret(path, v, env) for k, v in spec.items()}
         fields["url"] = normalize_database_url(str(fields["url"]))
+        for key in ("statement_timeout_ms", "max_rows", "pool_size"):
+            if key in fields and (type(fields[key]) is not int or fields[key] <= 0):
+                raise ConfigError(f"{path}: [databases.{name}] {key} must be a whole number > 0")
+        if "search_path" in fields and not isinstance(fields["search_path"], str):
+            raise ConfigError(f"{path}: [databases.{name}] search_path must be a string")
         out[name] = DatabaseSettings(name=name, **fields)
     return out
 

@@ -79,7 +79,11 @@ def split_query_file(text: str) -> SplitFile:
         first_text = next(i for i, line in enumerate(body) if line.strip())
         raise FrontMatterSyntaxError(comment_line + first_text, "front-matter must start with a '---' line")
     if len(fences) < 2:
-        raise FrontMatterSyntaxError(comment_line + fences[0], "front-matter has no closing '---'")
+        message = "front-matter has no closing '---'"
+        if body[-1].strip():  # text right before "*/": the comment ended inside the YAML
+            message += (" (a '*/' inside it ends the comment early, e.g. the cron step '*/5':"
+                        " write '0-59/5' instead)")
+        raise FrontMatterSyntaxError(comment_line + fences[0], message)
     yaml_first_line = comment_line + fences[0] + 1
     yaml_text = "\n".join(body[fences[0] + 1 : fences[1]])
     meta, lines = _load_yaml(yaml_text, yaml_first_line)

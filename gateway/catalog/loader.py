@@ -6,6 +6,7 @@ import difflib
 import re
 import typing
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,8 @@ def load_query_file(path: Path, root: Path, dialects: Mapping[str, str]) -> Quer
                 f"param {param.name!r} is declared but never "
                 "used in the SQL (mark it passThrough: true if intended)",
             )
+    counted = {ph.name for ph in placeholders if ph.whole_number}
+    params = tuple(replace(p, whole_number=p.name in counted) for p in params)
     lists = frozenset(p.name for p in params if p.multi)
     rel = path.relative_to(root)
     name = meta.name if isinstance(meta.name, str) else query_id.replace("_", " ").title()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlglot
 from sqlglot import exp
@@ -67,6 +67,8 @@ class Placeholder:
     line: int
     in_list: tuple[int, int] | None
     """``(start, end)`` of the whole ``IN (:name)`` when the placeholder is the list's only item."""
+    whole_number: bool = False
+    """Used where SQL needs a non-negative integer (LIMIT, OFFSET, FETCH)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,10 @@ def analyze(sql: str, dialect: str) -> tuple[Placeholder, ...]:
     """Prove ``sql`` is one read-only statement and return its placeholders in text order."""
     try:
         tokens = sqlglot.Dialect.get_or_raise(dialect).tokenize(sql)
-        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+        scanned = _placeholders(tokens)
+        # Parse with neutral placeholder names, so `:from` or `:end` (keywords) parse too.
+        neutral = _neutral_text(sql, scanned)
+        trees = [t for t in sqlglot.parse(neutral, read=dialect) if t is not None]
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         raise SqlProblem(int(first.get("line") or 1), _parse_message(exc)) from None
@@ -93,9 +98,37 @@ def analyze(sql: str, dialect: str) -> tuple[Placeholder, ...]:
         raise SqlProblem(_second_statement_line(tokens), "only one SQL statement is allowed")
     tree = trees[0]
     _check_read_only(tree, tokens)
-    placeholders = _placeholders(tokens)
-    _cross_check(tree, placeholders, tokens)
-    return placeholders
+    names = _neutral_names(scanned)
+    _cross_check(tree, scanned, tokens, names)
+    counted = {names[n] for n in _whole_number_placeholders(tree) if n in names}
+    return tuple(replace(p, whole_number=p.name in counted) for p in scanned)
+
+
+def _neutral_names(placeholders: tuple[Placeholder, ...]) -> dict[str, str]:
+    """Neutral name -> real name (``p_0`` for the first distinct placeholder, and so on)."""
+    real = list(dict.fromkeys(p.name for p in placeholders))
+    return {f"gw_p_{i}": name for i, name in enumerate(real)}
+
+
+def _neutral_text(sql: str, placeholders: tuple[Placeholder, ...]) -> str:
+    neutral = {real: neutral for neutral, real in _neutral_names(placeholders).items()}
+    out, cursor = [], 0
+    for ph in placeholders:
+        out += [sql[cursor : ph.start], ":", neutral[ph.name]]
+        cursor = ph.end
+    out.append(sql[cursor:])
+    return "".join(out)
+
+
+def _whole_number_placeholders(tree: exp.Expr) -> set[str]:
+    found = set()
+    for node in tree.find_all(exp.Placeholder):
+        parent = node.parent
+        while isinstance(parent, exp.Paren | exp.Cast):
+            parent = parent.parent
+        if isinstance(parent, exp.Limit | exp.Offset | exp.Fetch):
+            found.add(node.name)
+    return found
 
 
 def compile_sql(
@@ -225,12 +258,14 @@ def _in_list(tokens: list[Token], colon: int) -> tuple[int, int] | None:
     return start, after.end + 1
 
 
-def _cross_check(tree: exp.Expr, placeholders: tuple[Placeholder, ...], tokens: list[Token]) -> None:
+def _cross_check(
+    tree: exp.Expr, placeholders: tuple[Placeholder, ...], tokens: list[Token], names: dict[str, str]
+) -> None:
     parsed: set[str] = set()
     for node in tree.find_all(exp.Placeholder):
         if not node.name or node.name == "?":
             raise SqlProblem(_line_of_keyword(tokens, "?"), "use named :placeholders, not positional '?'")
-        parsed.add(node.name)
+        parsed.add(names.get(node.name, node.name))
     for tok in tokens:
         positional = tok.token_type == TokenType.PARAMETER or (
             tok.token_type == TokenType.VAR and tok.text.startswith("$")
