@@ -40,8 +40,17 @@ def _rows(symbol: str, days: list[date]) -> list[tuple[object, ...]]:
     for day in days:
         prev, close = close, max(1.0, close * math.exp(rng.gauss(0.0003, 0.02)))
         high, low = max(prev, close) * 1.01, min(prev, close) * 0.99
-        out.append((symbol, day, round(prev, 4), round(high, 4), round(low, 4), round(close, 4),
-                    rng.randint(100_000, 10_000_000)))
+        out.append(
+            (
+                symbol,
+                day,
+                round(prev, 4),
+                round(high, 4),
+                round(low, 4),
+                round(close, 4),
+                rng.randint(100_000, 10_000_000),
+            )
+        )
     return out
 
 

@@ -39,11 +39,15 @@ class SymbolBar(msgspec.Struct, gc=False):
     volume: int
 
 
-BARS = ("SELECT date, open, high, low, close, volume FROM bars "
-        "WHERE symbol = $1 AND date BETWEEN $2 AND $3 ORDER BY date")
+BARS = (
+    "SELECT date, open, high, low, close, volume FROM bars "
+    "WHERE symbol = $1 AND date BETWEEN $2 AND $3 ORDER BY date"
+)
 HISTORY = "SELECT date, open, high, low, close, volume FROM bars WHERE symbol = $1 ORDER BY date"
-CROSS = ("SELECT symbol, date, open, high, low, close, volume FROM bars "
-         "WHERE date BETWEEN $1 AND $2 ORDER BY symbol, date")
+CROSS = (
+    "SELECT symbol, date, open, high, low, close, volume FROM bars "
+    "WHERE date BETWEEN $1 AND $2 ORDER BY symbol, date"
+)
 
 
 def _json(body: bytes) -> Response[bytes]:

@@ -70,19 +70,48 @@ def free_port() -> int:
 
 
 def servers(cache: bool) -> list[Server]:
-    gateway_env = {"GATEWAY_LOG_LEVEL": "warning", "GATEWAY_CACHE_URL": "memory" if cache else "off",
-                   "GATEWAY_MAX_ROWS": "200000"}
+    gateway_env = {
+        "GATEWAY_LOG_LEVEL": "warning",
+        "GATEWAY_CACHE_URL": "memory" if cache else "off",
+        "GATEWAY_MAX_ROWS": "200000",
+    }
     uvicorn = [sys.executable, "-m", "uvicorn", "--log-level", "warning", "--no-access-log"]
     return [
-        Server("gateway", [sys.executable, "-m", "gateway", "serve", "--queries", str(BENCH / "queries"),
-                           "--database", BENCH_URL],
-               {"w1": "/sql/bars", "w2": "/sql/bars?ticker=T0001&start=2024-01-01&end=2024-12-31",
-                "history": "/sql/history", "cross": "/sql/cross_section"}, gateway_env),
-        Server("handwritten", [*uvicorn, "bench.handwritten:app"],
-               {"w1": "/bars", "w2": "/bars?ticker=T0001&start=2024-01-01&end=2024-12-31",
-                "history": "/history", "cross": "/cross_section"}),
-        Server("static", [*uvicorn, "bench.static:app"],
-               {"w1": "/static", "w2": "/static", "history": "/static", "cross": "/static"}),
+        Server(
+            "gateway",
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                "--queries",
+                str(BENCH / "queries"),
+                "--database",
+                BENCH_URL,
+            ],
+            {
+                "w1": "/sql/bars",
+                "w2": "/sql/bars?ticker=T0001&start=2024-01-01&end=2024-12-31",
+                "history": "/sql/history",
+                "cross": "/sql/cross_section",
+            },
+            gateway_env,
+        ),
+        Server(
+            "handwritten",
+            [*uvicorn, "bench.handwritten:app"],
+            {
+                "w1": "/bars",
+                "w2": "/bars?ticker=T0001&start=2024-01-01&end=2024-12-31",
+                "history": "/history",
+                "cross": "/cross_section",
+            },
+        ),
+        Server(
+            "static",
+            [*uvicorn, "bench.static:app"],
+            {"w1": "/static", "w2": "/static", "history": "/static", "cross": "/static"},
+        ),
     ]
 
 
@@ -93,8 +122,9 @@ def running(group: list[Server]) -> Iterator[list[Server]]:
             server.port = free_port()
             argv = ["taskset", "-c", SERVER_CPU, *server.argv, "--port", str(server.port)]
             env = {**os.environ, **server.env, "PYTHONPATH": str(ROOT)}
-            server.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.PIPE)
+            server.proc = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
         for server in group:
             wait_ready(server)
         yield group
@@ -126,10 +156,21 @@ def wait_ready(server: Server) -> None:
     raise RuntimeError(f"{server.name} did not start")
 
 
-def wrk(url: str, seconds: int, connections: int, script: str | None = None,
-        args: tuple[str, ...] = ()) -> Sample:
-    argv = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s",
-            "--latency", "--timeout", "30s"]
+def wrk(
+    url: str, seconds: int, connections: int, script: str | None = None, args: tuple[str, ...] = ()
+) -> Sample:
+    argv = [
+        "taskset",
+        "-c",
+        CLIENT_CPU,
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "30s",
+    ]
     if script:
         argv += ["-s", str(BENCH / script)]
     base = url.split("?")[0] if script else url
@@ -156,9 +197,12 @@ async def bars_scans() -> int:
     await asyncio.sleep(1.2)  # backends flush their statistics at most once a second
     conn = await asyncpg.connect(BENCH_URL)
     try:
-        return int(await conn.fetchval(
-            "SELECT coalesce(idx_scan, 0) + coalesce(seq_scan, 0) FROM pg_stat_user_tables "
-            "WHERE relname = 'bars'"))
+        return int(
+            await conn.fetchval(
+                "SELECT coalesce(idx_scan, 0) + coalesce(seq_scan, 0) FROM pg_stat_user_tables "
+                "WHERE relname = 'bars'"
+            )
+        )
     finally:
         await conn.close()
 
@@ -183,24 +227,36 @@ class Report:
 
 
 def median_sample(samples: list[Sample]) -> Sample:
-    return Sample(statistics.median(s.rps for s in samples),
-                  statistics.median(s.p50_ms for s in samples),
-                  statistics.median(s.p99_ms for s in samples), sum(s.errors for s in samples))
+    return Sample(
+        statistics.median(s.rps for s in samples),
+        statistics.median(s.p50_ms for s in samples),
+        statistics.median(s.p99_ms for s in samples),
+        sum(s.errors for s in samples),
+    )
 
 
-def measure(group: list[Server], workload: str, rounds: int, seconds: int, connections: int,
-            script: str | None, extra: tuple[str, ...] = ()) -> dict[str, Sample]:
+def measure(
+    group: list[Server],
+    workload: str,
+    rounds: int,
+    seconds: int,
+    connections: int,
+    script: str | None,
+    extra: tuple[str, ...] = (),
+) -> dict[str, Sample]:
     samples: dict[str, list[Sample]] = {s.name: [] for s in group}
     for _ in range(rounds):
         for server in group:  # alternate servers inside each round
             prefix = server.paths[workload].split("?")[0]
             samples[server.name].append(
-                wrk(server.url(workload), seconds, connections, script, (prefix, *extra) if script else ()))
+                wrk(server.url(workload), seconds, connections, script, (prefix, *extra) if script else ())
+            )
     return {name: median_sample(s) for name, s in samples.items()}
 
 
-def table(report: Report, title: str, results: dict[str, Sample], baseline: str,
-          rss: dict[str, float] | None = None) -> None:
+def table(
+    report: Report, title: str, results: dict[str, Sample], baseline: str, rss: dict[str, float] | None = None
+) -> None:
     report.add(f"\n### {title}\n")
     header = "| server | req/s | ratio to " + baseline + " | p50 ms | p99 ms | errors |"
     rule = "|---|---:|---:|---:|---:|---:|"
@@ -211,19 +267,28 @@ def table(report: Report, title: str, results: dict[str, Sample], baseline: str,
     report.add(rule)
     base = results[baseline].rps
     for name, s in results.items():
-        line = f"| {name} | {s.rps:,.0f} | {s.rps / base:.2f}x | {s.p50_ms:.2f} | {s.p99_ms:.2f} | {s.errors} |"
+        ratio = s.rps / base
+        line = f"| {name} | {s.rps:,.0f} | {ratio:.2f}x | {s.p50_ms:.2f} | {s.p99_ms:.2f} | {s.errors} |"
         if rss:
             line += f" {rss[name]:.0f} |"
         report.add(line)
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
-    return (f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python "
-            f"{platform.python_version()}, {pg}; servers pinned to CPU {SERVER_CPU}, wrk to CPU "
-            f"{CLIENT_CPU}")
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python "
+        f"{platform.python_version()}, {pg}; servers pinned to CPU {SERVER_CPU}, wrk to CPU "
+        f"{CLIENT_CPU}"
+    )
 
 
 def main() -> int:
@@ -237,29 +302,39 @@ def main() -> int:
     report = Report()
     report.add(f"# Benchmark results ({date.today()})\n")
     report.add(f"Machine: {machine()}.\n")
-    report.add(f"Dataset: {rows:,} daily bars (500 tickers x 10 years), PostgreSQL `gw_bench`. "
-               f"{args.rounds} alternating rounds x {args.seconds} s per server, {args.connections} "
-               "connections; medians.")
+    report.add(
+        f"Dataset: {rows:,} daily bars (500 tickers x 10 years), PostgreSQL `gw_bench`. "
+        f"{args.rounds} alternating rounds x {args.seconds} s per server, {args.connections} "
+        "connections; medians."
+    )
     with running(servers(cache=True)) as group:
         w1 = measure(group[:2], "w1", args.rounds, args.seconds, args.connections, "w1.lua")
-        table(report, "W1 uncached: random ticker x random one-year window (252 rows)", w1,
-              "handwritten")
+        table(report, "W1 uncached: random ticker x random one-year window (252 rows)", w1, "handwritten")
         per_request = {}
         for server in group[:2]:
             before = asyncio.run(bars_scans())
-            sample = wrk(server.url("w1"), 5, args.connections, "w1.lua",
-                         (server.paths["w1"].split("?")[0],))
+            sample = wrk(server.url("w1"), 5, args.connections, "w1.lua", (server.paths["w1"].split("?")[0],))
             per_request[server.name] = (asyncio.run(bars_scans()) - before) / (sample.rps * 5)
-        report.add("\nSQL statements per request (W1): " + ", ".join(
-            f"{n} {v:.2f}" for n, v in per_request.items()))
+        report.add(
+            "\nSQL statements per request (W1): " + ", ".join(f"{n} {v:.2f}" for n, v in per_request.items())
+        )
         w2 = measure(group, "w2", args.rounds, args.seconds, args.connections, None)
         table(report, "W2 hot: the same request every time", w2, "static")
         report.add(f"\nW2 gateway / handwritten: {w2['gateway'].rps / w2['handwritten'].rps:.2f}x")
-    for workload, title, conns in (("history", "W3a big: one ticker's full history (2,520 rows)", 16),
-                                   ("cross", "W3b big: 500 tickers x 200 days (100,000 rows, ~10 MB)", 4)):
+    for workload, title, conns in (
+        ("history", "W3a big: one ticker's full history (2,520 rows)", 16),
+        ("cross", "W3b big: 500 tickers x 200 days (100,000 rows, ~10 MB)", 4),
+    ):
         with running(servers(cache=False)[:2]) as group:
-            result = measure(group, workload, args.rounds, args.seconds, conns, "w3.lua",
-                             ("history" if workload == "history" else "cross",))
+            result = measure(
+                group,
+                workload,
+                args.rounds,
+                args.seconds,
+                conns,
+                "w3.lua",
+                ("history" if workload == "history" else "cross",),
+            )
             rss = {s.name: s.peak_rss_mb() for s in group}
         table(report, title + " (gateway cache off: the database path)", result, "handwritten", rss)
     report.add("\n### W4 herd: 200 simultaneous requests for one cold key\n")
