@@ -7,11 +7,12 @@ ignored, as OpenBB Workspace adds some of its own. An empty value means "not set
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from gateway.catalog.spec import ParamSpec, QuerySpec
 from gateway.catalog.values import parse_value
@@ -112,26 +113,10 @@ def _sort_key(value: Any) -> tuple[str, Any]:
 def cache_key_part(values: Mapping[str, Any]) -> str:
     """Canonical text of bound values (sorted keys, typed): equal params give equal keys.
 
-    Injective: strings are quoted (``repr``), so a value holding ``&``, ``=`` or ``,`` can never
-    read as another param or list item and share the key of different values.
+    Injective: ``repr`` quotes strings and spells out types (``1`` vs ``1.0`` vs ``True`` vs
+    ``'1'``), so different values can never share a key; multi-select lists are already sorted.
     """
-    parts = []
-    for name in sorted(values):
-        value = values[name]
-        items = value if isinstance(value, list) else [value]
-        text = ",".join(_canonical(v) for v in items)
-        parts.append(f"{name}={'[' + text + ']' if isinstance(value, list) else text}")
-    return "&".join(parts)
-
-
-def _canonical(value: Any) -> str:
-    if value is None:
-        return "\x00null"
-    if isinstance(value, bool):
-        return "\x00true" if value else "\x00false"
-    if isinstance(value, date):
-        return value.isoformat()
-    return repr(value) if isinstance(value, float | str) else str(value)
+    return repr(sorted(values.items()))
 
 
 MAX_QUERY_FIELDS = 1_000
@@ -143,27 +128,31 @@ def split_query_string(raw: bytes) -> dict[str, list[str]]:
     Invalid UTF-8 (``%ff``) is kept (as surrogates): ``parse_params`` reports it as a 422 for a
     declared param and ignores it for any other key. More than ``MAX_QUERY_FIELDS`` pairs is a 422.
     """
-    text = raw.decode("utf-8", "surrogateescape")
-    try:
-        pairs = parse_qsl(
-            text,
-            keep_blank_values=True,
-            encoding="utf-8",
-            errors="surrogateescape",
-            max_num_fields=MAX_QUERY_FIELDS,
-        )
-    except ValueError:
-        raise InvalidParameters(
-            [ParamProblem("query", f"more than {MAX_QUERY_FIELDS} query parameters")]
-        ) from None
     out: dict[str, list[str]] = {}
-    for key, value in pairs:
-        out.setdefault(key, []).append(value)
+    if not raw:
+        return out
+    pairs = raw.split(b"&")
+    if len(pairs) > MAX_QUERY_FIELDS:
+        raise InvalidParameters([ParamProblem("query", f"more than {MAX_QUERY_FIELDS} query parameters")])
+    for pair in pairs:
+        if not pair:
+            continue
+        key, _, value = pair.partition(b"=")
+        out.setdefault(_unquote(key), []).append(_unquote(value))
     return out
 
 
+def _unquote(part: bytes) -> str:
+    if b"%" in part or b"+" in part:
+        return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", "surrogateescape")
+    return part.decode("utf-8", "surrogateescape")
+
+
 def _has_surrogate(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return not text.isascii() and _SURROGATE.search(text) is not None
+
+
+_SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def default_values(spec: QuerySpec, *, now: datetime) -> dict[str, Any]:

@@ -131,6 +131,8 @@ class Settings:
     """Most values accepted in one multi-select parameter."""
     pool_timeout_s: float = 2.0
     """How long a request waits for a free database connection before 503."""
+    pool_queue_depth: int = 64
+    """Requests that may wait for a connection per source; more get 503 at once."""
     connect_timeout_s: float = 5.0
     """How long opening a database connection may take before 503."""
     cache_url: str = "memory"
@@ -343,6 +345,7 @@ def _validate(settings: Settings) -> None:
         "max_param_length",
         "max_list_items",
         "pool_timeout_s",
+        "pool_queue_depth",
         "connect_timeout_s",
         "cache_max_bytes",
         "cache_max_entry_bytes",

@@ -3,8 +3,9 @@
 Entries are final encoded bodies, so a hit costs no database, no shaping, no JSON encoding.
 N concurrent misses for one key run one computation; the others wait for it (across replicas
 too, through a Redis lock). Errors are never stored: every waiter of a failed computation gets
-the error and the next request tries again. When every waiter of a computation has gone away
-(clients disconnected), the computation is cancelled, so a dropped request frees the database.
+the error and the next request tries again. The computation runs in the first requester's task:
+when that client disconnects, the query is cancelled (the database is freed) and a request still
+waiting, if any, runs it instead.
 """
 
 from __future__ import annotations
@@ -39,11 +40,8 @@ class CacheStats:
     """Computations answered by another replica's result (Redis lock)."""
 
 
-@dataclass(slots=True)
-class _Flight:
-    task: asyncio.Task[Entry]
-    detached: bool
-    waiters: int = 0
+class _LeaderGone(Exception):
+    """The request computing an entry was cancelled; a waiting request takes over."""
 
 
 @dataclass
@@ -54,7 +52,7 @@ class ResponseCache:
     max_entry_bytes: int = 8 * 1024 * 1024
     lock_wait_s: float = 30.0
     stats: CacheStats = field(default_factory=CacheStats)
-    _flights: dict[str, _Flight] = field(default_factory=dict)
+    _flights: dict[str, asyncio.Future[Entry]] = field(default_factory=dict)
     _background: set[asyncio.Task[Entry]] = field(default_factory=set)
 
     def peek(self, key: str, compute: Compute) -> Entry | None:
@@ -71,18 +69,21 @@ class ResponseCache:
         self, key: str, ttl_s: float, compute: Compute, *, force: bool = False
     ) -> tuple[Entry, str]:
         """The entry for ``key`` and how it was obtained: ``HIT``, ``MISS`` or ``REFRESH``."""
+        status = "REFRESH" if force else "MISS"
         if not force:
             entry = await self.store.get(key)
             if entry is not None and entry.fresh(self.clock()):
                 self._after_hit(key, entry, compute)
                 return entry, "HIT"
-        flight = self._flights.get(key)
-        if flight is None:
-            self.stats.misses += 1
-            flight = self._start(key, ttl_s, compute, detached=False)
-        else:
+        while True:
+            flight = self._flights.get(key)
+            if flight is None:
+                return await self._lead(key, ttl_s, compute), status
             self.stats.joins += 1
-        return await self._wait(key, flight), ("REFRESH" if force else "MISS")
+            try:
+                return await asyncio.shield(flight), status
+            except _LeaderGone:
+                continue  # the leading request was cancelled: take over its work
 
     async def invalidate(self, prefix: str) -> int:
         """Drop every entry whose key starts with ``prefix`` (e.g. a reloaded widget)."""
@@ -102,49 +103,51 @@ class ResponseCache:
         ):
             # Still popular near expiry: recompute now so the next caller never waits.
             self.stats.refreshes += 1
-            self._start(key, entry.ttl_s, compute, detached=True)
-
-    def _start(self, key: str, ttl_s: float, compute: Compute, *, detached: bool) -> _Flight:
-        task = asyncio.get_running_loop().create_task(self._compute(key, ttl_s, compute))
-        flight = _Flight(task, detached)
-        self._flights[key] = flight
-        if detached:
+            task = asyncio.get_running_loop().create_task(self._lead(key, entry.ttl_s, compute))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             task.add_done_callback(_log_failure)
-        return flight
 
-    async def _wait(self, key: str, flight: _Flight) -> Entry:
-        flight.waiters += 1
+    async def _lead(self, key: str, ttl_s: float, compute: Compute) -> Entry:
+        """Compute in the caller's own task; concurrent callers wait on a future.
+
+        No extra task per miss: the leader's cancellation (its client went away) cancels the
+        query, and the followers, if any, are told to take over instead of being stranded.
+        """
+        self.stats.misses += 1
+        flight: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
+        self._flights[key] = flight
         try:
-            return await asyncio.shield(flight.task)
+            entry = await self._compute(key, ttl_s, compute)
+        except asyncio.CancelledError:
+            flight.set_exception(_LeaderGone())
+            raise
+        except BaseException as error:
+            flight.set_exception(error)  # every waiter gets the error; nothing is stored
+            raise
+        else:
+            flight.set_result(entry)
+            return entry
         finally:
-            flight.waiters -= 1
-            if flight.waiters == 0 and not flight.detached and not flight.task.done():
-                # Every requester has gone (client disconnects): stop the query.
-                if self._flights.get(key) is flight:
-                    del self._flights[key]
-                flight.task.cancel()
+            if self._flights.get(key) is flight:
+                del self._flights[key]
+            if flight.done() and not flight.cancelled():
+                flight.exception()  # retrieved: no "never retrieved" warning without followers
 
     async def _compute(self, key: str, ttl_s: float, compute: Compute) -> Entry:
+        token, entry = await self._lock_or_peer_result(key)
+        if entry is not None:
+            self.stats.peer_waits += 1
+            return entry
         try:
-            token, entry = await self._lock_or_peer_result(key)
-            if entry is not None:
-                self.stats.peer_waits += 1
-                return entry
-            try:
-                self.stats.computations += 1
-                entry = await compute()
-                if len(entry.body) <= self.max_entry_bytes and ttl_s > 0:
-                    await self.store.set(key, entry)
-                return entry
-            finally:
-                if token is not None:
-                    await self.store.unlock(key, token)
+            self.stats.computations += 1
+            entry = await compute()
+            if len(entry.body) <= self.max_entry_bytes and ttl_s > 0:
+                await self.store.set(key, entry)
+            return entry
         finally:
-            current = self._flights.get(key)
-            if current is not None and current.task is asyncio.current_task():
-                del self._flights[key]
+            if token is not None:
+                await self.store.unlock(key, token)
 
     async def _lock_or_peer_result(self, key: str) -> tuple[str | None, Entry | None]:
         """Take the cross-replica lock, or wait for the replica holding it to store a result.

@@ -81,8 +81,9 @@ def split_query_file(text: str) -> SplitFile:
     if len(fences) < 2:
         message = "front-matter has no closing '---'"
         if body[-1].strip():  # text right before "*/": the comment ended inside the YAML
-            message += (" (a '*/' inside it ends the comment early, e.g. the cron step '*/5':"
-                        " write '0-59/5' instead)")
+            message += (
+                " (a '*/' inside it ends the comment early, e.g. the cron step '*/5': write '0-59/5' instead)"
+            )
         raise FrontMatterSyntaxError(comment_line + fences[0], message)
     yaml_first_line = comment_line + fences[0] + 1
     yaml_text = "\n".join(body[fences[0] + 1 : fences[1]])

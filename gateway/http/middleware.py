@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -50,7 +50,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex[:16]
+        request_id = os.urandom(8).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         headers = _headers(scope)
         origin = headers.get(b"origin", b"").decode("latin-1")

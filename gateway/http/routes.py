@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from litestar import Request, Response, get
-from litestar.params import FromPath
+from litestar import Request, Response, asgi, get
+from litestar.exceptions import MethodNotAllowedException
+from litestar.types import Receive, Scope, Send
 
 from gateway import __version__
 from gateway.catalog.spec import QuerySpec
@@ -39,22 +40,36 @@ async def apps_json(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json(_state(request).published.apps_json)
 
 
-@get("/sql/{widget_id:str}", summary="Data of one widget")
-async def widget_data(request: Request[Any, Any, Any], widget_id: FromPath[str]) -> Response[bytes]:
-    state = _state(request)
-    spec = state.catalog.get(widget_id)
+# The data routes are Litestar ASGI mounts: they skip Litestar's per-request signature parsing
+# and response building (~18 us of a ~30 us cache hit); bodies are already encoded JSON.
+# Their typed parameters are documented per widget in /openapi.json (gateway/workspace/openapi.py).
+
+
+@asgi("/sql", is_mount=True, copy_scope=False)
+async def widget_data(scope: Scope, receive: Receive, send: Send) -> None:
+    state, query_id = _mounted(scope)
+    spec = state.catalog.get(query_id)
     if spec is None or not spec.is_widget:
-        raise UnknownWidget(f"unknown widget {widget_id!r}")
-    return await serve_query(request, state, spec, shape_widget, namespace="sql")
+        raise UnknownWidget(f"unknown widget {query_id!r}")
+    response = await serve_query(scope, state, spec, shape_widget, namespace="sql")
+    await response(scope, receive, send)
 
 
-@get("/options/{query_id:str}", summary="Dropdown options filled by a query")
-async def options(request: Request[Any, Any, Any], query_id: FromPath[str]) -> Response[bytes]:
-    state = _state(request)
+@asgi("/options", is_mount=True, copy_scope=False)
+async def options(scope: Scope, receive: Receive, send: Send) -> None:
+    state, query_id = _mounted(scope)
     spec = state.catalog.get(query_id)
     if spec is None:
         raise UnknownWidget(f"unknown options query {query_id!r}")
-    return await serve_query(request, state, spec, _options_shape, namespace="options")
+    response = await serve_query(scope, state, spec, _options_shape, namespace="options")
+    await response(scope, receive, send)
+
+
+def _mounted(scope: Scope) -> tuple[GatewayState, str]:
+    if scope.get("method") not in ("GET", "HEAD"):
+        raise MethodNotAllowedException(headers={"Allow": "GET"})
+    state: GatewayState = scope["litestar_app"].state.gateway
+    return state, scope["path"].strip("/")
 
 
 def _options_shape(spec: QuerySpec, result: Result, query: dict[str, list[str]]) -> bytes:

@@ -11,12 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from litestar import Request, Response
-
 from gateway.cache import Entry, make_entry
 from gateway.catalog.spec import QuerySpec
 from gateway.http.state import GatewayState
-from gateway.params import cache_key_part, parse_params, split_query_string
 from gateway.sources import Result
 from gateway.workspace.encode import JsonArray
 from gateway.workspace.shapes import shape_widget
@@ -32,25 +29,28 @@ def ttl_seconds(spec: QuerySpec) -> float:
     return stale_ms / 1000
 
 
-def wants_refresh(request: Request[Any, Any, Any], query: dict[str, list[str]]) -> bool:
+def request_headers(scope: Any, *names: bytes) -> dict[bytes, bytes]:
+    """The few request headers serving needs, read straight from the ASGI scope (cheap)."""
+    wanted = set(names)
+    return {k: v for k, v in scope["headers"] if k in wanted}
+
+
+def wants_refresh(headers: dict[bytes, bytes], query: dict[str, list[str]]) -> bool:
     flag = query.get(REFRESH_FLAG, [""])[-1].lower()
     if flag in ("1", "true", "yes"):
         return True
-    directives = request.headers.get("cache-control", "") + request.headers.get("pragma", "")
-    return "no-cache" in directives.lower()
+    directives = headers.get(b"cache-control", b"") + headers.get(b"pragma", b"")
+    return b"no-cache" in directives.lower()
 
 
 async def serve_query(
-    request: Request[Any, Any, Any],
-    state: GatewayState,
-    spec: QuerySpec,
-    shape: Shape,
-    *,
-    namespace: str,
-    variant: str = "",
-) -> Response[bytes]:
-    query = split_query_string(request.scope.get("query_string", b""))
-    values = parse_params(spec, query, now=state.clock(), limits=state.param_limits)
+    scope: Any, state: GatewayState, spec: QuerySpec, shape: Shape, *, namespace: str, variant: str = ""
+) -> RawResponse:
+    query, values, key = state.published.memo.parse(
+        spec, scope.get("query_string", b""), state.clock(), state.param_limits
+    )
+    key = f"{namespace}:{key}|{variant}"
+    headers = request_headers(scope, b"cache-control", b"pragma", b"if-none-match")
     cache = state.cache
     ttl_s = ttl_seconds(spec)
 
@@ -65,28 +65,43 @@ async def serve_query(
         return make_entry(shape(spec, result, query), now_s, ttl_s, len(result.rows), result.truncated)
 
     if cache is None or not spec.meta.cache:
-        return _respond(request, await compute(), "BYPASS", now_s=0.0, cacheable=False)
-    key = f"{namespace}:{spec.id}|{state.published.fingerprints[spec.id]}|{variant}|" + cache_key_part(values)
-    force = wants_refresh(request, query)
+        return _respond(headers, await compute(), "BYPASS", now_s=0.0, cacheable=False)
+    force = wants_refresh(headers, query)
     entry = None if force else cache.peek(key, compute)
     status = "HIT"
     if entry is None:
         entry, status = await cache.fetch(key, ttl_s, compute, force=force)
-    return _respond(request, entry, status, now_s=cache.clock(), cacheable=True)
+    return _respond(headers, entry, status, now_s=cache.clock(), cacheable=True)
+
+
+class RawResponse:
+    """A pre-built ASGI response: the body is already encoded, so nothing is left to do."""
+
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.status, self.headers, self.body = status, headers, body
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": self.status, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 def _respond(
-    request: Request[Any, Any, Any], entry: Entry, status: str, *, now_s: float, cacheable: bool
-) -> Response[bytes]:
-    headers = {"X-Cache": status, "X-Gateway-Rows": str(entry.rows), "ETag": entry.etag}
+    request_headers: dict[bytes, bytes], entry: Entry, status: str, *, now_s: float, cacheable: bool
+) -> RawResponse:
+    etag = entry.etag.encode()
+    headers = [(b"x-cache", status.encode()), (b"x-gateway-rows", b"%d" % entry.rows), (b"etag", etag)]
     if entry.truncated:
-        headers["X-Gateway-Truncated"] = "true"
+        headers.append((b"x-gateway-truncated", b"true"))
     if cacheable:
         age = entry.age_s(now_s)
-        headers["Age"] = str(int(age))
-        headers["Cache-Control"] = f"private, max-age={max(0, int(entry.ttl_s - age))}"
+        headers.append((b"age", b"%d" % age))
+        headers.append((b"cache-control", b"private, max-age=%d" % max(0, int(entry.ttl_s - age))))
     else:
-        headers["Cache-Control"] = "no-store"
-    if request.headers.get("if-none-match") == entry.etag:
-        return Response(content=b"", status_code=304, headers=headers)
-    return Response(content=entry.body, status_code=200, media_type="application/json", headers=headers)
+        headers.append((b"cache-control", b"no-store"))
+    if request_headers.get(b"if-none-match") == etag:
+        return RawResponse(304, headers, b"")
+    headers.append((b"content-type", b"application/json"))
+    headers.append((b"content-length", b"%d" % len(entry.body)))
+    return RawResponse(200, headers, entry.body)

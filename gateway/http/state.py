@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -13,7 +14,7 @@ import msgspec
 from gateway.cache import ResponseCache
 from gateway.catalog.spec import Catalog, QuerySpec
 from gateway.executor import Executor
-from gateway.params import ParamLimits
+from gateway.params import ParamLimits, cache_key_part, parse_params, split_query_string
 from gateway.settings import Settings
 from gateway.sources import Sources
 from gateway.workspace.apps import build_apps
@@ -30,15 +31,46 @@ class Published:
     apps_json: bytes
     fingerprints: Mapping[str, str]
     """Per query: a hash of its SQL and front-matter; part of cache keys, so edits miss."""
+    memo: ParamsMemo
 
     @classmethod
     def of(cls, catalog: Catalog) -> Published:
+        fingerprints = {spec.id: fingerprint(spec) for spec in catalog}
         return cls(
             catalog,
             encode_json(build_widgets(catalog)),
             encode_json(build_apps(catalog)),
-            {spec.id: fingerprint(spec) for spec in catalog},
+            fingerprints,
+            ParamsMemo(fingerprints),
         )
+
+
+Parsed = tuple[dict[str, list[str]], dict[str, Any], str]
+
+
+class ParamsMemo:
+    """Recently seen raw query strings -> (query, typed values, cache key), per catalog version.
+
+    Dashboards send the same few query strings over and over; parsing and typing them again on
+    every cache hit would cost more than the hit itself. Keyed by the hour too, because defaults
+    like ``$currentDate-1d`` resolve differently as time passes. Bounded: cleared when full.
+    """
+
+    def __init__(self, fingerprints: Mapping[str, str], max_entries: int = 4096) -> None:
+        self._fingerprints, self._max = fingerprints, max_entries
+        self._entries: dict[tuple[str, bytes, int], Parsed] = {}
+
+    def parse(self, spec: QuerySpec, raw: bytes, now: datetime, limits: ParamLimits) -> Parsed:
+        memo_key = (spec.id, raw, now.toordinal() * 24 + now.hour)
+        parsed = self._entries.get(memo_key)
+        if parsed is None:
+            query = split_query_string(raw)
+            values = parse_params(spec, query, now=now, limits=limits)
+            parsed = (query, values, f"{spec.id}|{self._fingerprints[spec.id]}|{cache_key_part(values)}")
+            if len(self._entries) >= self._max:
+                self._entries.clear()
+            self._entries[memo_key] = parsed
+        return parsed
 
 
 def fingerprint(spec: QuerySpec) -> str:

@@ -35,7 +35,16 @@ def open_source(db: DatabaseSettings, settings: Settings) -> Source:
     else:
         engine = sqlite.create_engine(db, settings, limits)
         driver = sqlite.SqliteDriver()
-    return Source(db.name, engine, driver, dialect=db.dialect, default_limits=limits)
+    return Source(
+        db.name,
+        engine,
+        driver,
+        dialect=db.dialect,
+        default_limits=limits,
+        pool_size=db.pool_size,
+        pool_timeout_s=settings.pool_timeout_s,
+        max_waiting=settings.pool_queue_depth,
+    )
 
 
 class Sources(Mapping[str, Source]):

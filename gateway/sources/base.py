@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from gateway.catalog.sqlcheck import CompiledSql
 from gateway.errors import DatabaseBusy, DatabaseUnavailable
@@ -94,9 +96,19 @@ class Source:
         *,
         dialect: str,
         default_limits: Limits,
+        pool_size: int = 5,
+        pool_timeout_s: float = 2.0,
+        max_waiting: int = 64,
     ) -> None:
         self.name, self.engine, self.driver, self.dialect = name, engine, driver, dialect
         self.default_limits = default_limits
+        self.pool_timeout_s, self.max_waiting = pool_timeout_s, max_waiting
+        # A FIFO gate in front of the pool: SQLAlchemy's asyncio pool lets new arrivals take a
+        # returned connection before a request that has been waiting (seen: 1.3 s stalls and
+        # spurious 503s at 8 concurrent requests on 5 connections). Behind the gate the pool
+        # never has waiters, and each request waits its turn.
+        self._gate = asyncio.Semaphore(pool_size)
+        self.waiting = 0
         self._disconnected = False
 
     @asynccontextmanager
@@ -107,28 +119,52 @@ class Source:
         ``DatabaseUnavailable`` (503). A connection that broke while in use is invalidated,
         and the pool is recycled so the next request reconnects instead of failing again.
         """
-        if self._disconnected:
-            self._disconnected = False
-            await self.engine.dispose()
-        sa_conn = await self._checkout()
+        await self._enter_gate()
         try:
-            fairy = await sa_conn.get_raw_connection()
+            if self._disconnected:
+                self._disconnected = False
+                await self.engine.dispose()
+            fairy = await self._checkout()
+            broken = False
             try:
                 yield fairy.driver_connection
             except BaseException as error:
-                if isinstance(error, asyncio.CancelledError) or self.driver.is_disconnect(error):
-                    self._disconnected = not isinstance(error, asyncio.CancelledError)
-                    await asyncio.shield(sa_conn.invalidate())
+                cancelled = isinstance(error, asyncio.CancelledError)
+                broken = cancelled or self.driver.is_disconnect(error)
+                self._disconnected = broken and not cancelled
                 raise
+            finally:
+                if broken:  # never hand a connection in an unknown state to the next request
+                    await asyncio.shield(greenlet_spawn(fairy.invalidate))
+                else:
+                    fairy.close()  # back to the pool; no reset round trip (reset_on_return=None)
         finally:
-            await asyncio.shield(sa_conn.close())
+            self._gate.release()
 
-    async def _checkout(self) -> AsyncConnection:
+    async def _enter_gate(self) -> None:
+        """Wait (in arrival order) for a connection slot; 503 when the wait would be too long."""
+        if not self._gate.locked():
+            await self._gate.acquire()  # free slot: no timer needed
+            return
+        if self.waiting >= self.max_waiting:
+            raise DatabaseBusy(f"too many requests waiting for database {self.name!r}")
+        self.waiting += 1
         try:
-            return await self.engine.connect()
+            async with asyncio.timeout(self.pool_timeout_s):
+                await self._gate.acquire()
+        except TimeoutError:
+            raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
+        finally:
+            self.waiting -= 1
+
+    async def _checkout(self) -> PoolProxiedConnection:
+        """The pool itself, not an ``AsyncConnection``: a third of the cost per checkout."""
+        try:
+            fairy: PoolProxiedConnection = await greenlet_spawn(self.engine.sync_engine.pool.connect)
+            return fairy
         except sa_exc.TimeoutError:
             raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
-        except (TimeoutError, sa_exc.DBAPIError, OSError) as error:
+        except Exception as error:  # any failure to connect is an outage to the client
             log.warning("cannot connect to database %r: %s", self.name, _one_line(error))
             raise DatabaseUnavailable(f"database {self.name!r} is unavailable") from None
 

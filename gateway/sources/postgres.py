@@ -2,6 +2,12 @@
 
 SQLAlchemy owns the URL, the pool and reconnects; each query runs on the asyncpg connection
 itself, because SQLAlchemy's result layer would double the CPU cost of a request.
+
+Every transaction is read-only: sessions start with ``default_transaction_read_only = on``, so a
+statement's own (implicit) transaction is read-only, and results that need several round trips
+run inside ``BEGIN READ ONLY``. Round trips are what cost most here: a small result is one round
+trip (bind + execute); BEGIN and COMMIT are only paid by queries whose results span chunks or
+whose file lowers the time limit.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ def create_engine(db: DatabaseSettings, settings: Settings, limits: Limits) -> A
     server_settings = {
         "application_name": APPLICATION_NAME,
         "statement_timeout": str(limits.timeout_ms),
+        "default_transaction_read_only": "on",
         "idle_in_transaction_session_timeout": str(max(limits.timeout_ms * 2, 10_000)),
     }
     if db.search_path:
@@ -70,6 +77,8 @@ class PostgresDriver:
     def __init__(self, default_timeout_ms: int) -> None:
         self.default_timeout_ms = default_timeout_ms
         self._param_types: dict[str, tuple[str, ...]] = {}
+        self._multi_chunk: set[str] = set()
+        """Statements seen returning more than one chunk: they go straight to a transaction."""
 
     async def fetch(
         self,
@@ -80,10 +89,20 @@ class PostgresDriver:
         sink: RowSink,
     ) -> Fetched:
         args = await self._adapt(conn, query, values)
+        client_timeout = limits.timeout_ms / 1000 + 1.0  # backstop if the server never answers
+        if limits.timeout_ms == self.default_timeout_ms and query.text not in self._multi_chunk:
+            try:
+                fetched = await _fetch_single_chunk(
+                    conn, query.text, args, limits.max_rows, sink, client_timeout
+                )
+            except BaseException as error:
+                raise _translate(error, query) from error
+            if fetched is not None:
+                return fetched
+            self._multi_chunk.add(query.text)  # discard that first chunk; stream it below
         begin = "BEGIN READ ONLY"
         if limits.timeout_ms != self.default_timeout_ms:
             begin += f"; SET LOCAL statement_timeout = {int(limits.timeout_ms)}"
-        client_timeout = limits.timeout_ms / 1000 + 1.0  # backstop if the server never answers
         for attempt in (1, 2):
             try:
                 await conn.execute(begin)
@@ -139,6 +158,27 @@ class PostgresDriver:
         if problems:
             raise InvalidParameters(problems)
         return args
+
+
+async def _fetch_single_chunk(
+    conn: Any, sql: str, args: list[Any], max_rows: int, sink: RowSink, timeout_s: float
+) -> Fetched | None:
+    """One round trip in the statement's own read-only transaction; None if a chunk is too small.
+
+    The unnamed portal ends with the implicit transaction, so a result larger than one chunk
+    (and not truncated by the row cap within it) cannot be continued here.
+    """
+    want = max_rows + 1
+    state = await conn._get_statement(sql, timeout_s, named=True)
+    rows, _, done = await conn._protocol.bind_execute(state, args, "", min(CHUNK_ROWS, want), True, timeout_s)
+    truncated = len(rows) > max_rows
+    if not done and not truncated:
+        return None
+    if truncated:
+        rows = rows[:max_rows]
+    columns = tuple(rows[0].keys()) if rows else ()
+    sink.add(columns, rows)
+    return Fetched(columns, len(rows), truncated)
 
 
 async def _fetch_chunks(

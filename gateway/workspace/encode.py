@@ -50,25 +50,26 @@ def records(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[dic
 class JsonArray:
     """A row sink that encodes each chunk as it arrives into one JSON array of objects.
 
-    Peak memory is the encoded body plus one chunk of driver rows, instead of every row object
-    plus the body.
+    Peak memory is the encoded pieces plus one chunk of driver rows, instead of every row object
+    plus the body. A result that arrives in one chunk (the usual case) is encoded exactly once
+    and never copied.
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray(b"[")
+        self._pieces: list[bytes] = []
         self.rows = 0
 
     def add(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
             return
         row = row_type(columns)
-        piece = _encoder.encode([row(*r) for r in rows])
-        if self.rows:
-            self._buffer += b","
-        self._buffer += memoryview(piece)[1:-1]
+        self._pieces.append(_encoder.encode([row(*r) for r in rows]))
         self.rows += len(rows)
 
     def body(self) -> bytes:
-        self._buffer += b"]"
-        body, self._buffer = bytes(self._buffer), bytearray()
-        return body
+        pieces, self._pieces = self._pieces, []
+        if not pieces:
+            return b"[]"
+        if len(pieces) == 1:
+            return pieces[0]
+        return b"[" + b",".join(memoryview(p)[1:-1] for p in pieces) + b"]"
