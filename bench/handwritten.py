@@ -72,6 +72,11 @@ async def cross_section(start: date, end: date) -> Response[bytes]:
     return _json(ENCODER.encode([SymbolBar(*r) for r in rows]))
 
 
+@get("/health")
+async def health() -> Response[bytes]:
+    return _json(b'{"status":"ok"}')
+
+
 @asynccontextmanager
 async def lifespan(app: Litestar) -> AsyncIterator[None]:
     POOL["pg"] = await asyncpg.create_pool(DSN, min_size=5, max_size=5)
@@ -81,4 +86,4 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await POOL.pop("pg").close()
 
 
-app = Litestar([bars, history, cross_section], lifespan=[lifespan], logging_config=None)
+app = Litestar([bars, history, cross_section, health], lifespan=[lifespan], logging_config=None)

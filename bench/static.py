@@ -28,7 +28,7 @@ async def _body() -> bytes:
 BODY = asyncio.run(_body())
 
 
-@get(["/static", "/sql/bars", "/bars"])
+@get(["/static", "/sql/bars", "/bars", "/health"])
 async def static() -> Response[bytes]:
     return Response(content=BODY, media_type="application/json")
 

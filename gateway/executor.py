@@ -16,16 +16,21 @@ class Executor:
 
     def __init__(self, sources: Sources) -> None:
         self.sources = sources
+        self._limits: dict[tuple[str, int | None, int | None], Limits] = {}
         self.executions: Counter[str] = Counter()
         """Statements sent to a database, by query id (tests and metrics read it)."""
 
     def limits_for(self, spec: QuerySpec) -> Limits:
         """A file may only lower its source's limits, never raise them."""
-        base = self.sources[spec.database].default_limits
-        return Limits(
-            timeout_ms=min(base.timeout_ms, spec.timeout_ms or base.timeout_ms),
-            max_rows=min(base.max_rows, spec.max_rows or base.max_rows),
-        )
+        memo_key = (spec.database, spec.timeout_ms, spec.max_rows)
+        limits = self._limits.get(memo_key)
+        if limits is None:
+            base = self.sources[spec.database].default_limits
+            limits = self._limits[memo_key] = Limits(
+                timeout_ms=min(base.timeout_ms, spec.timeout_ms or base.timeout_ms),
+                max_rows=min(base.max_rows, spec.max_rows or base.max_rows),
+            )
+        return limits
 
     async def run(self, spec: QuerySpec, values: Mapping[str, Any]) -> Result:
         """All rows at once (up to the row cap)."""

@@ -143,6 +143,8 @@ class Settings:
     """Bodies larger than this are served but never cached."""
     cache_refresh_ahead: bool = True
     """Refresh a still-requested entry in the background shortly before it expires."""
+    cache_admission: str = "repeat"
+    """``repeat``: store a body when its key is asked for a second time; ``always``: at once."""
     timezone: str = "UTC"
     """Time zone in which ``$currentDate`` is evaluated."""
     log_level: str = "info"
@@ -361,5 +363,7 @@ def _validate(settings: Settings) -> None:
         ZoneInfo(settings.timezone)
     except (KeyError, ValueError, OSError):
         raise ConfigError(f"setting timezone: unknown time zone {settings.timezone!r}") from None
+    if settings.cache_admission not in ("repeat", "always"):
+        raise ConfigError("setting cache_admission must be repeat or always")
     if settings.database_url is not None:
         normalize_database_url(settings.database_url)

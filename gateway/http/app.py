@@ -126,6 +126,7 @@ def _open_cache(settings: Settings) -> ResponseCache | None:
         refresh_ahead=settings.cache_refresh_ahead,
         max_entry_bytes=settings.cache_max_entry_bytes,
         lock_wait_s=settings.statement_timeout_ms / 1000 + 1,
+        admission=settings.cache_admission,
     )
 
 

@@ -8,6 +8,7 @@ key is a 401, not a 404 (nothing to enumerate).
 from __future__ import annotations
 
 import hmac
+import itertools
 import logging
 import os
 import time
@@ -26,6 +27,9 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 access_log = logging.getLogger("gateway.access")
+# Request ids: a random per-process prefix and a counter (unique, and no system call per request).
+_ID_PREFIX = os.urandom(4).hex()
+_ids = itertools.count(1)
 PUBLIC_PATHS = frozenset({"/health", "/health/live"})
 _METHODS = "GET, POST, OPTIONS"
 
@@ -50,7 +54,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = os.urandom(8).hex()
+        request_id = f"{_ID_PREFIX}{next(_ids):x}"
         scope.setdefault("state", {})["request_id"] = request_id
         headers = _headers(scope)
         origin = headers.get(b"origin", b"").decode("latin-1")
