@@ -220,7 +220,7 @@ def _check(args: argparse.Namespace) -> int:
 
         async def verify() -> list[str]:
             try:
-                return await verify_queries(catalog, Executor(sources))
+                return (await verify_queries(catalog, Executor(sources))).unreachable
             finally:
                 await sources.close()
 
@@ -271,8 +271,8 @@ def _run(args: argparse.Namespace) -> int:
             )
             result = await Executor(sources).run(spec, values)
             if not spec.is_widget:
-                return shape_options(spec, result)
-            return shape_widget(spec, result, query)
+                return shape_options(spec, result, query, values)
+            return shape_widget(spec, result, query, values)
         finally:
             await sources.close()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from gateway.catalog.spec import QuerySpec
 from gateway.errors import ConnectionLost
-from gateway.sources import Collector, Fetched, Limits, Result, RowSink, Sources
+from gateway.sources import Collector, Column, Fetched, Limits, Result, RowSink, Sources
 
 
 class Executor:
@@ -55,11 +55,11 @@ class Executor:
             async with source.connection() as conn:
                 return await source.driver.fetch(conn, spec.compiled, values, limits, counted)
 
-    async def explain(self, spec: QuerySpec, values: Mapping[str, Any]) -> None:
-        """Compile ``spec`` on its database without running it."""
+    async def explain(self, spec: QuerySpec, values: Mapping[str, Any]) -> list[Column]:
+        """Compile ``spec`` on its database; its result columns (PostgreSQL: without running it)."""
         source = self.sources[spec.database]
         async with source.connection() as conn:
-            await source.driver.explain(conn, spec.compiled, values)
+            return await source.driver.explain(conn, spec.compiled, values)
 
 
 class _Counting:

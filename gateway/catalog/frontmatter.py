@@ -13,6 +13,7 @@ The front-matter lives in the file's first block comment, between two ``---`` li
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +142,7 @@ def _record_lines(
             _record_lines(item, (*path, index), offset, out, above, visited)
 
 
-def line_of(lines: dict[Path_, int], path: Path_, default: int) -> int:
+def line_of(lines: Mapping[Path_, int], path: Path_, default: int) -> int:
     """The line of ``path``, or of its nearest recorded ancestor."""
     while path:
         if path in lines:

@@ -20,6 +20,7 @@ from gateway.catalog.spec import Catalog, ParamSpec, QuerySpec
 from gateway.catalog.sqlcheck import SqlProblem, analyze, compile_sql
 from gateway.catalog.values import parse_value
 from gateway.errors import CatalogError, QueryFileError
+from gateway.templating import check_template
 
 _ID = re.compile(r"[A-Za-z0-9_]+\Z")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -143,6 +144,7 @@ def load_query_file(path: Path, root: Path, dialects: Mapping[str, str]) -> Quer
         if isinstance(meta.description, str)
         else f"{name}, from {rel.as_posix()}.",
         category=meta.category if isinstance(meta.category, str) else folder_category,
+        lines=split.lines,
     )
 
 
@@ -176,11 +178,40 @@ class _Checker:
                 self.fail(("gridData", "w"), "gridData.w must be 1-40 (the grid is 40 columns)")
             if not 1 <= meta.gridData.h <= 100:
                 self.fail(("gridData", "h"), "gridData.h must be 1-100")
+        self._kind_keys(meta)
         if isinstance(meta.source, list) and not meta.source:
             self.fail(("source",), "source must list at least one name")
         table = meta.data.table if isinstance(meta.data, models.DataConfig) else msgspec.UNSET
         if isinstance(table, models.TableConfig):
             self._table(table)
+
+    def _kind_keys(self, meta: FrontMatter) -> None:
+        """``chart``/``metric``/``markdown``/``newsfeed`` belong to their widget type only."""
+        for key in ("chart", "metric", "markdown", "newsfeed"):
+            if getattr(meta, key) is not msgspec.UNSET and meta.type != key:
+                self.fail((key,), f"{key} settings need type: {key} (this file is type: {meta.type})")
+        if meta.type == "chart":
+            self._chart(meta.chart)
+        if isinstance(meta.markdown, str):
+            problem = check_template(meta.markdown)
+            if problem is not None:
+                block = 1 if "\n" in meta.markdown else 0  # `markdown: |` starts on the next line
+                line = line_of(self.lines, ("markdown",), self.meta_line) + block + problem[0] - 1
+                raise QueryFileError(self.path, line, f"markdown template: {problem[1]}")
+
+    def _chart(self, chart: models.ChartSpec | msgspec.UnsetType) -> None:
+        if not isinstance(chart, models.ChartSpec):
+            self.fail(("type",), "type: chart needs a chart: block (kind, x, y...)")
+        if chart.kind in ("candlestick", "ohlc"):
+            return
+        if chart.kind == "histogram":
+            if chart.x is msgspec.UNSET and chart.y is msgspec.UNSET:
+                self.fail(("chart",), "a histogram needs chart.x (the column to count)")
+            return
+        if chart.x is msgspec.UNSET:
+            self.fail(("chart",), f"a {chart.kind} chart needs chart.x")
+        if chart.y is msgspec.UNSET and chart.y2 is msgspec.UNSET:
+            self.fail(("chart",), f"a {chart.kind} chart needs chart.y (one column or a list)")
 
     def _refetch_interval(self, value: object) -> None:
         at = ("refetchInterval",)

@@ -174,6 +174,60 @@ class Param(_Strict):
 GATEWAY_PARAM_KEYS = frozenset({"optionsQuery", "required", "passThrough"})
 
 
+ChartKind = Literal["line", "bar", "area", "scatter", "candlestick", "ohlc", "histogram"]
+
+
+class ChartSpec(_Strict):
+    """How rows become a Plotly figure (``type: chart``). Column names refer to the result."""
+
+    kind: ChartKind = "line"
+    x: str | UnsetType = UNSET
+    """Column on the x axis (for histograms: the column whose values are counted)."""
+    y: str | list[str] | UnsetType = UNSET
+    """Column(s) on the left y axis, one trace each."""
+    series: str | UnsetType = UNSET
+    """Split rows into one trace per distinct value of this column (e.g. a ticker)."""
+    y2: str | list[str] | UnsetType = UNSET
+    """Column(s) on a secondary y axis, on the right."""
+    open: str = "open"
+    high: str = "high"
+    low: str = "low"
+    close: str = "close"
+    volume: str | UnsetType = UNSET
+    """Candlestick/OHLC: volume bars in a panel below the prices."""
+    title: str | UnsetType = UNSET
+    xTitle: str | UnsetType = UNSET
+    yTitle: str | UnsetType = UNSET
+    y2Title: str | UnsetType = UNSET
+    xFormat: str | UnsetType = UNSET
+    """d3 tick format, e.g. ``%b %Y`` for dates."""
+    yFormat: str | UnsetType = UNSET
+    """d3 tick format, e.g. ``.2f``, ``$,.0f``, ``.1%``."""
+    y2Format: str | UnsetType = UNSET
+    barMode: Literal["group", "stack", "relative", "overlay"] | UnsetType = UNSET
+    orientation: Literal["v", "h"] = "v"
+    bins: int | UnsetType = UNSET
+    colors: list[str] | UnsetType = UNSET
+
+
+class MetricSpec(_Strict):
+    """Which columns hold each tile's label, value and (optional) delta."""
+
+    label: str = "label"
+    value: str = "value"
+    delta: str = "delta"
+
+
+class NewsfeedSpec(_Strict):
+    """Which columns hold each article's fields."""
+
+    title: str = "title"
+    date: str = "date"
+    author: str = "author"
+    excerpt: str = "excerpt"
+    body: str = "body"
+
+
 class FrontMatter(_Strict):
     name: str | UnsetType = UNSET
     description: str | UnsetType = UNSET
@@ -202,9 +256,19 @@ class FrontMatter(_Strict):
     """Lower row cap for this query; clamped to the global and source limits."""
     cache: bool = True
     """False: never serve this query from the response cache."""
+    chart: ChartSpec | UnsetType = UNSET
+    """``type: chart``: how rows become a Plotly figure."""
+    metric: MetricSpec | UnsetType = UNSET
+    """``type: metric``: column names of label, value and delta (defaults: those names)."""
+    markdown: str | UnsetType = UNSET
+    """``type: markdown``: a Jinja2 template (sandboxed; values are escaped)."""
+    newsfeed: NewsfeedSpec | UnsetType = UNSET
+    """``type: newsfeed``: column names of title, date, author, excerpt and body."""
 
 
-GATEWAY_KEYS = frozenset({"widget", "database", "timeoutMs", "maxRows", "cache"})
+GATEWAY_KEYS = frozenset(
+    {"widget", "database", "timeoutMs", "maxRows", "cache", "chart", "metric", "markdown", "newsfeed"}
+)
 
 
 def parse_front_matter(data: dict[str, Any]) -> FrontMatter:

@@ -60,6 +60,8 @@ class QuerySpec:
     name: str
     description: str
     category: str
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict)
+    """File line of every front-matter key, by its path (for errors found later)."""
 
     @property
     def is_widget(self) -> bool:

@@ -74,7 +74,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if verify_on_startup:
-            await verify_queries(state.catalog, state.executor)
+            verified = await verify_queries(state.catalog, state.executor)
+            state.published = Published.of(state.catalog, verified.columns)
         # Everything loaded so far lives as long as the process: keep it out of every future
         # garbage collection pass (full passes otherwise rescan all of it, ~1 per 1,000 requests).
         gc.collect()

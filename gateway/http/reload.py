@@ -38,12 +38,12 @@ async def reload_once(state: GatewayState, on_swap: Callable[[Catalog, Catalog],
     dialects = {name: source.dialect for name, source in state.sources.items()}
     try:
         catalog = load_catalog(state.settings.queries_dir, dialects)
-        await verify_queries(catalog, state.executor)
+        verified = await verify_queries(catalog, state.executor)
     except CatalogError as error:
         log.error("reload rejected, still serving the previous version:\n%s", error)
         return False
     old = state.catalog
-    state.published = Published.of(catalog)
+    state.published = Published.of(catalog, verified.columns)
     if on_swap is not None:
         on_swap(old, catalog)
     log.info("reloaded %d queries from %s", len(catalog), state.settings.queries_dir)

@@ -10,11 +10,9 @@ from litestar.exceptions import MethodNotAllowedException
 from litestar.types import Receive, Scope, Send
 
 from gateway import __version__
-from gateway.catalog.spec import QuerySpec
 from gateway.errors import DatabaseUnavailable, UnknownWidget, error_body
 from gateway.http.serving import serve_query
 from gateway.http.state import GatewayState
-from gateway.sources import Result
 from gateway.workspace.encode import encode_json
 from gateway.workspace.shapes import shape_options, shape_widget
 
@@ -61,7 +59,7 @@ async def options(scope: Scope, receive: Receive, send: Send) -> None:
     spec = state.catalog.get(query_id)
     if spec is None:
         raise UnknownWidget(f"unknown options query {query_id!r}")
-    response = await serve_query(scope, state, spec, _options_shape, namespace="options")
+    response = await serve_query(scope, state, spec, shape_options, namespace="options")
     await response(scope, receive, send)
 
 
@@ -70,10 +68,6 @@ def _mounted(scope: Scope) -> tuple[GatewayState, str]:
         raise MethodNotAllowedException(headers={"Allow": "GET"})
     state: GatewayState = scope["litestar_app"].state.gateway
     return state, scope["path"].strip("/")
-
-
-def _options_shape(spec: QuerySpec, result: Result, query: dict[str, list[str]]) -> bytes:
-    return shape_options(spec, result)
 
 
 @get(["/health", "/health/live"], summary="Liveness: the process answers")

@@ -8,7 +8,7 @@ equal to the time it has left, so the browser asks again exactly when the server
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gateway.cache import Entry, make_entry
@@ -16,12 +16,12 @@ from gateway.catalog.spec import QuerySpec
 from gateway.http.state import GatewayState
 from gateway.sources import Result
 from gateway.workspace.encode import JsonArray
-from gateway.workspace.shapes import shape_widget
+from gateway.workspace.shapes import shape_widget, streams_as_table, variant
 
 DEFAULT_STALE_TIME_MS = 300_000  # OpenBB Workspace's own default staleTime
 REFRESH_FLAG = "_refresh"
 """Query flag that bypasses the cache for one request (never bound to SQL)."""
-Shape = Callable[[QuerySpec, Result, dict[str, list[str]]], bytes]
+Shape = Callable[[QuerySpec, Result, dict[str, list[str]], Mapping[str, Any]], bytes]
 
 
 def ttl_seconds(spec: QuerySpec) -> float:
@@ -44,25 +44,27 @@ def wants_refresh(headers: dict[bytes, bytes], query: dict[str, list[str]]) -> b
 
 
 async def serve_query(
-    scope: Any, state: GatewayState, spec: QuerySpec, shape: Shape, *, namespace: str, variant: str = ""
+    scope: Any, state: GatewayState, spec: QuerySpec, shape: Shape, *, namespace: str
 ) -> RawResponse:
     query, values, key = state.published.memo.parse(
         spec, scope.get("query_string", b""), state.clock(), state.param_limits
     )
-    key = f"{namespace}:{key}|{variant}"
+    key = f"{namespace}:{key}|{variant(spec, query) if shape is shape_widget else ''}"
     headers = request_headers(scope, b"cache-control", b"pragma", b"if-none-match")
     cache = state.cache
     ttl_s = ttl_seconds(spec)
 
     async def compute() -> Entry:
         now_s = cache.clock() if cache is not None else 0.0
-        if shape is shape_widget and spec.widget_type == "table":
-            # Tables are encoded chunk by chunk as rows arrive (flat memory on big results).
+        if shape is shape_widget and streams_as_table(spec, query):
+            # Plain row arrays are encoded chunk by chunk as rows arrive (flat memory on big results).
             array = JsonArray()
             fetched = await state.executor.stream(spec, values, array)
             return make_entry(array.body(), now_s, ttl_s, fetched.row_count, fetched.truncated)
         result = await state.executor.run(spec, values)
-        return make_entry(shape(spec, result, query), now_s, ttl_s, len(result.rows), result.truncated)
+        return make_entry(
+            shape(spec, result, query, values), now_s, ttl_s, len(result.rows), result.truncated
+        )
 
     if cache is None or not spec.meta.cache:
         return _respond(headers, await compute(), "BYPASS", now_s=0.0, cacheable=False)

@@ -16,7 +16,7 @@ from gateway.catalog.spec import Catalog, QuerySpec
 from gateway.executor import Executor
 from gateway.params import ParamLimits, cache_key_part, parse_params, split_query_string
 from gateway.settings import Settings
-from gateway.sources import Sources
+from gateway.sources import Column, Sources
 from gateway.workspace.apps import build_apps
 from gateway.workspace.encode import encode_json
 from gateway.workspace.widgets import build_widgets
@@ -34,11 +34,12 @@ class Published:
     memo: ParamsMemo
 
     @classmethod
-    def of(cls, catalog: Catalog) -> Published:
+    def of(cls, catalog: Catalog, columns: Mapping[str, list[Column]] | None = None) -> Published:
+        """Publish ``catalog``; ``columns`` (result columns by query id) refine widgets.json."""
         fingerprints = {spec.id: fingerprint(spec) for spec in catalog}
         return cls(
             catalog,
-            encode_json(build_widgets(catalog)),
+            encode_json(build_widgets(catalog, columns or {})),
             encode_json(build_apps(catalog)),
             fingerprints,
             ParamsMemo(fingerprints),

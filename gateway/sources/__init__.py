@@ -6,11 +6,22 @@ from collections.abc import Iterator, Mapping
 
 from gateway.settings import DatabaseSettings, Settings
 from gateway.sources import postgres, sqlite
-from gateway.sources.base import CHUNK_ROWS, Collector, Driver, Fetched, Limits, Result, RowSink, Source
+from gateway.sources.base import (
+    CHUNK_ROWS,
+    Collector,
+    Column,
+    Driver,
+    Fetched,
+    Limits,
+    Result,
+    RowSink,
+    Source,
+)
 
 __all__ = [
     "CHUNK_ROWS",
     "Collector",
+    "Column",
     "Fetched",
     "Limits",
     "Result",

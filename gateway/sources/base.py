@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +31,13 @@ class Result:
     columns: tuple[str, ...]
     rows: Sequence[Sequence[Any]]
     truncated: bool
+
+
+class Column(NamedTuple):
+    """A result column and its kind: integer, number, boolean, date, datetime, text, json, array."""
+
+    name: str
+    kind: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +86,8 @@ class Driver(Protocol):
     ) -> Fetched:
         """Run the statement and feed at most ``limits.max_rows`` rows to ``sink``."""
 
-    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
-        """Compile the statement without running it (unknown tables/columns fail here)."""
+    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Column]:
+        """Compile the statement (unknown tables/columns fail here); its result columns."""
 
     def is_disconnect(self, error: BaseException) -> bool: ...
 

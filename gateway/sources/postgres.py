@@ -36,7 +36,7 @@ from gateway.errors import (
     QueryTimeout,
 )
 from gateway.settings import DatabaseSettings, Settings
-from gateway.sources.base import CHUNK_ROWS, Fetched, Limits, RowSink
+from gateway.sources.base import CHUNK_ROWS, Column, Fetched, Limits, RowSink
 
 log = logging.getLogger("gateway.sources.postgres")
 APPLICATION_NAME = "gateway"
@@ -121,7 +121,7 @@ class PostgresDriver:
                 raise _translate(error, query) from error
         raise AssertionError("unreachable")
 
-    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
+    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Column]:
         try:
             stmt = await conn.prepare(query.text)
         except asyncpg.exceptions.PostgresError as error:
@@ -131,14 +131,11 @@ class PostgresDriver:
         except BaseException as error:
             raise _translate(error) from error
         self._param_types[query.text] = tuple(t.name for t in stmt.get_parameters())
-
-    async def column_types(self, conn: Any, query: CompiledSql) -> list[tuple[str, str]]:
-        stmt = await conn.prepare(query.text)
-        return [(a.name, a.type.name) for a in stmt.get_attributes()]
+        return [Column(a.name, column_kind(a.type.name)) for a in stmt.get_attributes()]
 
     def is_disconnect(self, error: BaseException) -> bool:
         cause = error.__cause__ if isinstance(error, GatewayError) else error
-        return isinstance(cause, _DISCONNECTS) and not isinstance(cause, asyncpg.exceptions.DataError)
+        return isinstance(cause, _DISCONNECTS) and not _is_argument_error(cause)
 
     async def _adapt(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Any]:
         """Bind values in the types PostgreSQL inferred for each ``$n`` (learned once per query)."""
@@ -214,6 +211,23 @@ async def _fetch_chunks(
             )
     finally:
         state.detach()
+
+
+_KINDS = {
+    **dict.fromkeys(("int2", "int4", "int8", "oid"), "integer"),
+    **dict.fromkeys(("float4", "float8", "numeric", "money"), "number"),
+    "bool": "boolean",
+    "date": "date",
+    **dict.fromkeys(("timestamp", "timestamptz"), "datetime"),
+    **dict.fromkeys(("json", "jsonb"), "json"),
+}
+
+
+def column_kind(pg_type: str) -> str:
+    """A PostgreSQL type name as one of the column kinds widgets.json inference knows."""
+    if pg_type.startswith("_"):
+        return "array"
+    return _KINDS.get(pg_type, "text")
 
 
 def adapt_value(value: Any, pg_type: str) -> Any:

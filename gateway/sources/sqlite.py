@@ -32,7 +32,7 @@ from gateway.errors import (
     QueryTimeout,
 )
 from gateway.settings import DatabaseSettings, Settings
-from gateway.sources.base import CHUNK_ROWS, Fetched, Limits, RowSink
+from gateway.sources.base import CHUNK_ROWS, Column, Fetched, Limits, RowSink
 
 log = logging.getLogger("gateway.sources.sqlite")
 _PROGRESS_STEPS = 2_000
@@ -152,7 +152,8 @@ class SqliteDriver:
         finally:
             guard.deadline = float("inf")
 
-    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> None:
+    async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Column]:
+        """Compile, then sample a few rows: SQLite declares no result types, values tell them."""
         args = [bind_value(values.get(name)) for name in query.order]
         try:
             cursor = await conn.execute(f"EXPLAIN {query.text}", args)
@@ -161,9 +162,7 @@ class SqliteDriver:
             raise ExplainError(str(error), _line_of_error(query.text, str(error))) from None
         except BaseException as error:
             raise _translate(error) from error
-
-    async def column_types(self, conn: Any, query: CompiledSql) -> list[tuple[str, str]]:
-        return []
+        return await _sample_columns(conn, query.text, args)
 
     def is_disconnect(self, error: BaseException) -> bool:
         return False
@@ -192,6 +191,49 @@ def _line_of_error(sql: str, message: str) -> int:
             return sql.count("\n", 0, found.start()) + 1
     stripped = sql.lstrip()
     return sql.count("\n", 0, len(sql) - len(stripped)) + 1
+
+
+_SAMPLE_ROWS = 50
+
+
+async def _sample_columns(conn: Any, sql: str, args: list[Any]) -> list[Column]:
+    """Result columns and their kinds, from running the query briefly with its defaults.
+
+    A failure here is data-dependent (the statement compiled), so it is not a load error: the
+    columns are simply unknown until the query runs.
+    """
+    guard: _Guard = conn.gateway_guard
+    guard.deadline = time.monotonic() + 2.0
+    try:
+        cursor = await conn.execute(sql, args)
+        try:
+            sample = await cursor.fetchmany(_SAMPLE_ROWS)
+            names = [d[0] for d in cursor.description or ()]
+        finally:
+            await cursor.close()
+    except sqlite3.Error as error:
+        log.debug("could not sample columns: %s", error)
+        return []
+    finally:
+        guard.deadline = float("inf")
+    return [Column(name, _kind_of([row[i] for row in sample])) for i, name in enumerate(names)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+def _kind_of(values: list[Any]) -> str:
+    present = [v for v in values if v is not None]
+    if not present:
+        return "text"
+    if all(isinstance(v, int) for v in present):
+        return "integer"
+    if all(isinstance(v, int | float) for v in present):
+        return "number"
+    if all(isinstance(v, str) and _ISO_DATE.match(v) for v in present):
+        return "date"
+    if all(isinstance(v, str) and _ISO_DATETIME.match(v) for v in present):
+        return "datetime"
+    return "text"
 
 
 def bind_value(value: Any) -> Any:

@@ -70,7 +70,7 @@ def slow_queries(backend: Backend, write_queries: Callable[..., Path]) -> Path:
 
 
 async def test_fifty_concurrent_misses_run_one_query(backend: Backend, slow_queries: Path) -> None:
-    async with running(make_settings(backend, slow_queries)) as client:
+    async with running(make_settings(backend, slow_queries, cache_admission="always")) as client:
         responses = await asyncio.gather(*(client.get("/sql/slow") for _ in range(50)))
         assert {r.status_code for r in responses} == {200}
         assert len({r.content for r in responses}) == 1
@@ -81,7 +81,7 @@ async def test_fifty_concurrent_misses_run_one_query(backend: Backend, slow_quer
 
 
 async def test_hit_is_served_without_the_database_and_says_so(backend: Backend, slow_queries: Path) -> None:
-    async with running(make_settings(backend, slow_queries)) as client:
+    async with running(make_settings(backend, slow_queries, cache_admission="always")) as client:
         first = await client.get("/sql/slow", params={"n": "2"})
         second = await client.get("/sql/slow", params={"n": "2"})
         assert first.headers["x-cache"] == "MISS"
@@ -93,7 +93,7 @@ async def test_hit_is_served_without_the_database_and_says_so(backend: Backend, 
 
 
 async def test_different_params_never_share_an_entry(backend: Backend, slow_queries: Path) -> None:
-    async with running(make_settings(backend, slow_queries)) as client:
+    async with running(make_settings(backend, slow_queries, cache_admission="always")) as client:
         one = (await client.get("/sql/slow", params={"n": "1"})).json()
         two = (await client.get("/sql/slow", params={"n": "2"})).json()
         assert one[0]["n"] == 1
@@ -103,7 +103,7 @@ async def test_different_params_never_share_an_entry(backend: Backend, slow_quer
 
 async def test_equivalent_requests_share_one_entry(backend: Backend) -> None:
     """Defaults resolved, multi-select order, the API key and unknown keys do not split entries."""
-    settings = make_settings(backend, api_keys=("k1", "k2"))
+    settings = make_settings(backend, api_keys=("k1", "k2"), cache_admission="always")
     async with running(settings) as client:
         urls = [
             "/sql/compare_returns?api_key=k1",
@@ -116,7 +116,7 @@ async def test_equivalent_requests_share_one_entry(backend: Backend) -> None:
 
 
 async def test_errors_are_not_cached_and_every_waiter_gets_them(backend: Backend, slow_queries: Path) -> None:
-    async with running(make_settings(backend, slow_queries)) as client:
+    async with running(make_settings(backend, slow_queries, cache_admission="always")) as client:
         burst = await asyncio.gather(*(client.get("/sql/broken") for _ in range(10)))
         assert {r.status_code for r in burst} == {500}
         assert {r.json()["code"] for r in burst} == {"query_failed"}
@@ -127,8 +127,8 @@ async def test_errors_are_not_cached_and_every_waiter_gets_them(backend: Backend
 
 async def test_entry_expires_after_stale_time(backend: Backend, slow_queries: Path) -> None:
     clock = FakeClock()
-    cache = ResponseCache(MemoryStore(1 << 20), clock=clock, refresh_ahead=False)
-    async with running(make_settings(backend, slow_queries), cache=cache) as client:
+    cache = ResponseCache(MemoryStore(1 << 20), clock=clock, refresh_ahead=False, admission="always")
+    async with running(make_settings(backend, slow_queries, cache_admission="always"), cache=cache) as client:
         await client.get("/sql/slow")
         clock.now += 59.0
         assert (await client.get("/sql/slow")).headers["x-cache"] == "HIT"
@@ -143,8 +143,8 @@ async def test_refresh_ahead_renews_a_popular_entry_before_expiry(
     backend: Backend, slow_queries: Path
 ) -> None:
     clock = FakeClock()
-    cache = ResponseCache(MemoryStore(1 << 20), clock=clock, refresh_ahead=True)
-    async with running(make_settings(backend, slow_queries), cache=cache) as client:
+    cache = ResponseCache(MemoryStore(1 << 20), clock=clock, refresh_ahead=True, admission="always")
+    async with running(make_settings(backend, slow_queries, cache_admission="always"), cache=cache) as client:
         await client.get("/sql/slow")
         clock.now += 50.0  # past 75 % of the 60 s staleTime
         near_expiry = await client.get("/sql/slow")
@@ -160,7 +160,7 @@ async def test_refresh_ahead_renews_a_popular_entry_before_expiry(
 
 
 async def test_etag_answers_304_without_a_body(backend: Backend, slow_queries: Path) -> None:
-    async with running(make_settings(backend, slow_queries)) as client:
+    async with running(make_settings(backend, slow_queries, cache_admission="always")) as client:
         first = await client.get("/sql/slow")
         etag = first.headers["etag"]
         again = await client.get("/sql/slow", headers={"If-None-Match": etag})
@@ -172,7 +172,7 @@ async def test_etag_answers_304_without_a_body(backend: Backend, slow_queries: P
 
 
 async def test_force_refresh_bypasses_the_cache(backend: Backend, slow_queries: Path) -> None:
-    async with running(make_settings(backend, slow_queries)) as client:
+    async with running(make_settings(backend, slow_queries, cache_admission="always")) as client:
         await client.get("/sql/slow")
         by_flag = await client.get("/sql/slow", params={"_refresh": "1"})
         by_header = await client.get("/sql/slow", headers={"Cache-Control": "no-cache"})
@@ -183,7 +183,7 @@ async def test_force_refresh_bypasses_the_cache(backend: Backend, slow_queries: 
 
 
 async def test_cache_false_always_reads_the_database(backend: Backend, slow_queries: Path) -> None:
-    async with running(make_settings(backend, slow_queries)) as client:
+    async with running(make_settings(backend, slow_queries, cache_admission="always")) as client:
         for _ in range(3):
             response = await client.get("/sql/nocache")
             assert response.headers["x-cache"] == "BYPASS"
@@ -192,7 +192,7 @@ async def test_cache_false_always_reads_the_database(backend: Backend, slow_quer
 
 
 async def test_options_endpoints_are_cached_too(backend: Backend) -> None:
-    async with running(make_settings(backend)) as client:
+    async with running(make_settings(backend, cache_admission="always")) as client:
         first = await client.get("/options/ticker_options", params={"sector": "Energy"})
         second = await client.get("/options/ticker_options", params={"sector": "Energy"})
         assert second.headers["x-cache"] == "HIT"
@@ -214,11 +214,11 @@ async def test_memory_store_respects_its_byte_budget() -> None:
 
 async def test_redis_cache_is_shared_by_two_replicas(backend: Backend, slow_queries: Path) -> None:
     require_service("Redis", "127.0.0.1", 6379)
-    settings = make_settings(backend, slow_queries, cache_url=REDIS_URL)
+    settings = make_settings(backend, slow_queries, cache_url=REDIS_URL, cache_admission="always")
     store_a, store_b = RedisStore(REDIS_URL), RedisStore(REDIS_URL)
     await store_a.delete_prefix("")
-    cache_a = ResponseCache(store_a)
-    cache_b = ResponseCache(store_b)
+    cache_a = ResponseCache(store_a, admission="always")
+    cache_b = ResponseCache(store_b, admission="always")
     async with running(settings, cache=cache_a) as a, running(settings, cache=cache_b) as b:
         burst = await asyncio.gather(
             *(a.get("/sql/slow", params={"n": "7"}) for _ in range(10)),
@@ -232,7 +232,7 @@ async def test_redis_cache_is_shared_by_two_replicas(backend: Backend, slow_quer
 
 
 async def test_redis_outage_falls_back_to_the_database(backend: Backend, slow_queries: Path) -> None:
-    settings = make_settings(backend, slow_queries)
+    settings = make_settings(backend, slow_queries, cache_admission="always")
     dead = ResponseCache(RedisStore("redis://127.0.0.1:1/0", timeout_s=0.2))
     async with running(settings, cache=dead) as client:
         first = await client.get("/sql/slow")
@@ -240,3 +240,26 @@ async def test_redis_outage_falls_back_to_the_database(backend: Backend, slow_qu
         assert first.status_code == 200
         assert second.status_code == 200
         assert executions(client) == 2  # no shared cache, but every request answered
+
+
+async def test_repeat_admission_stores_a_body_the_second_time_its_key_is_asked(
+    backend: Backend, slow_queries: Path
+) -> None:
+    """One-off parameter combinations never fill the cache; anything asked for twice is kept."""
+    async with running(make_settings(backend, slow_queries)) as client:  # default: repeat
+        statuses = [(await client.get("/sql/slow", params={"n": "3"})).headers["x-cache"] for _ in range(3)]
+        assert statuses == ["MISS", "MISS", "HIT"]
+        assert executions(client) == 2
+        one_off = await client.get("/sql/slow", params={"n": "4"})
+        assert one_off.headers["x-cache"] == "MISS"
+        stats = client.app.state.gateway.cache.stats  # type: ignore[attr-defined]
+        assert stats.not_admitted == 2  # n=3 the first time, n=4
+
+
+async def test_repeat_admission_stores_at_once_when_requests_waited_for_it(
+    backend: Backend, slow_queries: Path
+) -> None:
+    async with running(make_settings(backend, slow_queries)) as client:
+        await asyncio.gather(*(client.get("/sql/slow", params={"n": "5"}) for _ in range(10)))
+        assert executions(client) == 1
+        assert (await client.get("/sql/slow", params={"n": "5"})).headers["x-cache"] == "HIT"
