@@ -18,13 +18,19 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters that start Markdown syntax anywhere, and those that only do at the start of a line.
+_ANYWHERE = re.compile(r"([\\`*_\[\]|~>])")
+# Only a marker followed by a space starts a heading or a list item ("-5 %" or "77.85" do not).
+_LINE_START = re.compile(r"^(\s*)([#+\-=])(?=\s|$)", re.M)
+_ORDERED_ITEM = re.compile(r"^(\s*\d+)([.)])(?=\s|$)", re.M)
 
 
 def escape_markdown(value: Any) -> str:
     """Text that Markdown renders literally (and that no HTML renderer runs)."""
     text = str(value).replace("&", "&amp;").replace("<", "&lt;")
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _ANYWHERE.sub(r"\\\1", text)
+    text = _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    return _ORDERED_ITEM.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
 
 
 def _finalize(value: Any) -> Any:

@@ -149,3 +149,8 @@ def line_of(lines: Mapping[Path_, int], path: Path_, default: int) -> int:
             return lines[path]
         path = path[:-1]
     return lines.get((), default)
+
+
+def load_yaml(text: str, first_line: int = 1) -> tuple[dict[str, Any], dict[Path_, int]]:
+    """A YAML mapping and the file line of every key (for files that are all YAML, like apps)."""
+    return _load_yaml(text, first_line)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import typing
 from collections.abc import Mapping
@@ -14,7 +13,9 @@ from typing import Any
 import msgspec
 
 from gateway.catalog import models
+from gateway.catalog.apps import load_apps
 from gateway.catalog.frontmatter import FrontMatterSyntaxError, Path_, line_of, split_query_file
+from gateway.catalog.messages import explain_validation_error
 from gateway.catalog.models import FrontMatter, Param
 from gateway.catalog.spec import Catalog, ParamSpec, QuerySpec
 from gateway.catalog.sqlcheck import SqlProblem, analyze, compile_sql
@@ -25,15 +26,7 @@ from gateway.templating import check_template
 _ID = re.compile(r"[A-Za-z0-9_]+\Z")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _CRON = re.compile(r"[\d*/,\-A-Za-z?LW#]+( [\d*/,\-A-Za-z?LW#]+){4}\Z")
-_MSGSPEC_AT = re.compile(r"(.*) - at `\$(.*)`\Z", re.S)
-_PATH_PART = re.compile(r"\.([^.\[]+)|\[(\d+)\]")
 _CHART_TYPES = frozenset(typing.get_args(models.ChartType))
-_KNOWN_KEYS = frozenset(
-    name
-    for struct in vars(models).values()
-    if isinstance(struct, type) and issubclass(struct, msgspec.Struct)
-    for name in struct.__struct_fields__
-)
 
 
 def load_catalog(root: Path, dialects: Mapping[str, str]) -> Catalog:
@@ -60,9 +53,11 @@ def load_catalog(root: Path, dialects: Mapping[str, str]) -> Catalog:
             continue
         specs[spec.id] = spec
     problems.extend(_check_references(specs))
+    apps, app_problems = load_apps(root / "apps", specs)
+    problems.extend(app_problems)
     if problems:
         raise CatalogError(problems)
-    return Catalog(root=root, specs=specs)
+    return Catalog(root=root, specs=specs, apps=tuple(apps))
 
 
 def widget_id_for(path: Path, root: Path) -> str:
@@ -162,7 +157,7 @@ class _Checker:
         try:
             return models.parse_front_matter(data)
         except msgspec.ValidationError as exc:
-            at, message = _explain(str(exc))
+            at, message = explain_validation_error(str(exc))
             self.fail(at, message)
 
     def widget_fields(self, meta: FrontMatter) -> None:
@@ -359,26 +354,6 @@ class _Checker:
         if multi:
             return [i.isoformat() if hasattr(i, "isoformat") else str(i) for i in items]
         return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def _explain(message: str) -> tuple[Path_, str]:
-    """Turn a msgspec message into (path, readable text)."""
-    match = _MSGSPEC_AT.match(message)
-    text, raw_path = (match.group(1), match.group(2)) if match else (message, "")
-    path: list[str | int] = []
-    for key, index in _PATH_PART.findall(raw_path):
-        path.append(int(index) if index else key)
-    where = raw_path.lstrip(".") or "front-matter"
-    unknown = re.match(r"Object contains unknown field `(.+)`", text)
-    if unknown:
-        key = unknown.group(1)
-        hint = difflib.get_close_matches(key, _KNOWN_KEYS, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        return (*path, key), f"{where}: unknown key {key!r}{suggestion}"
-    missing = re.match(r"Object missing required field `(.+)`", text)
-    if missing:
-        return tuple(path), f"{where}: missing required key {missing.group(1)!r}"
-    return tuple(path), f"{where}: {text}"
 
 
 def _check_references(specs: Mapping[str, QuerySpec]) -> list[QueryFileError]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.catalog.models import FrontMatter, Param
+
+if TYPE_CHECKING:
+    from gateway.catalog.apps import AppSpec
 from gateway.catalog.sqlcheck import CompiledSql
 
 
@@ -81,6 +84,8 @@ class Catalog:
 
     root: Path
     specs: Mapping[str, QuerySpec] = field(default_factory=dict)
+    apps: tuple[AppSpec, ...] = ()
+    """Dashboards declared in ``<root>/apps/*.yaml``."""
 
     def __iter__(self) -> Iterator[QuerySpec]:
         return iter(self.specs.values())

@@ -117,8 +117,27 @@ def create_engine(db: DatabaseSettings, settings: Settings, limits: Limits) -> A
     return engine
 
 
+class _ArrayAgg:
+    """``array_agg(x)`` for SQLite: a JSON array, as PostgreSQL's ``array_agg`` gives an array.
+
+    Lets one query file build sparkline cells on both databases (the gateway decodes the JSON
+    text of sparkline columns).
+    """
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def step(self, value: Any) -> None:
+        self.items.append(value)
+
+    def finalize(self) -> str:
+        return json.dumps(self.items)
+
+
 async def _guard_connection(conn: Any) -> None:
     guard = _Guard()
+    # aiosqlite exposes no create_aggregate; run sqlite3's own in the connection's thread.
+    await conn._execute(conn._conn.create_aggregate, "array_agg", 1, _ArrayAgg)
     await conn.execute("PRAGMA query_only = 1")
     await conn.set_authorizer(_authorizer)
     await conn.set_progress_handler(guard.progress, _PROGRESS_STEPS)
@@ -217,6 +236,8 @@ async def _sample_columns(conn: Any, sql: str, args: list[Any]) -> list[Column]:
     finally:
         guard.deadline = float("inf")
     return [Column(name, _kind_of([row[i] for row in sample])) for i, name in enumerate(names)]
+
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 

@@ -19,12 +19,17 @@ GRID_COLUMNS = 40
 
 
 def build_apps(catalog: Catalog) -> list[dict[str, Any]]:
+    """The apps declared in ``apps/*.yaml``, then one generated app per category for the widgets
+    no declared app shows, so every widget is reachable from some app."""
+    covered = {wid for app in catalog.apps for wid in app.widget_ids}
     by_category: dict[str, list[QuerySpec]] = defaultdict(list)
     for spec in catalog.widgets():
-        by_category[spec.category].append(spec)
-    return [
+        if spec.id not in covered:
+            by_category[spec.category].append(spec)
+    generated = [
         category_app(name, sorted(specs, key=lambda s: s.id)) for name, specs in sorted(by_category.items())
     ]
+    return [app.document for app in catalog.apps] + generated
 
 
 def category_app(category: str, specs: list[QuerySpec]) -> dict[str, Any]:

@@ -188,6 +188,8 @@ def _layout(spec: ChartSpec, palette: dict[str, Any], *, has_volume: bool) -> di
         layout["title"] = {"text": spec.title, "x": 0}
     if spec.kind in ("candlestick", "ohlc"):
         layout["xaxis"]["rangeslider"] = {"visible": False}
+        # Markets close at weekends: no empty gap every five bars (a no-op for non-date axes).
+        layout["xaxis"]["rangebreaks"] = [{"bounds": ["sat", "mon"]}]
     if has_volume:
         layout["yaxis"]["domain"] = [0.3, 1.0]
         layout["yaxis2"] = {

@@ -46,9 +46,10 @@ async def test_apps_json_and_templates_json_serve_the_same_valid_apps(
     apps = (await client.get("/apps.json")).json()
     assert (await client.get("/templates.json")).json() == apps
     assert apps_problems(apps, widgets) == []
-    assert {a["name"] for a in apps} == {w["category"] for w in widgets.values()}
-    placed = {item["i"] for app in apps for tab in app["tabs"].values() for item in tab["layout"]}
-    assert placed == set(widgets)
+    placed = [item["i"] for app in apps for tab in app["tabs"].values() for item in tab["layout"]]
+    assert set(placed) == set(widgets)  # every widget is reachable from some app
+    assert len(placed) == len(set(placed))  # generated apps skip widgets a declared app shows
+    assert {"Equity research", "Equity", "Screens"} <= {a["name"] for a in apps}
     equity = next(a for a in apps if a["name"] == "Equity")
     ticker_group = next(g for g in equity["groups"] if g["paramName"] == "ticker")
     assert ticker_group["type"] == "endpointParam"
@@ -63,7 +64,8 @@ async def test_every_demo_widget_answers_with_its_defaults(client: httpx.AsyncCl
         body = response.json()
         assert response_problems(widget, body) == [], widget_id
         assert body, f"{widget_id} returned no rows with its defaults"
-        assert int(response.headers["x-gateway-rows"]) == len(body)
+        if widget["type"] == "table":
+            assert int(response.headers["x-gateway-rows"]) == len(body)
 
 
 async def test_rows_are_json_native(client: httpx.AsyncClient) -> None:
