@@ -1,22 +1,25 @@
-"""Command line: serve, check, run, widgets, apps, cert, demo."""
+"""Command line: serve, check, run, widgets, apps, cert, demo, config, init."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from gateway import __version__
 from gateway.errors import CatalogError, ConfigError, GatewayError, error_body
-from gateway.settings import Settings, load_settings
+from gateway.progress import Progress
+from gateway.settings import Settings, load_settings, mask_url
 
 log = logging.getLogger("gateway")
 
@@ -44,23 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the widgets over HTTP(S)")
     _common(serve)
-    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8000)")
-    serve.add_argument(
-        "--api-key",
-        action="append",
-        dest="api_keys",
-        metavar="KEY",
-        help="require this API key (repeat for several)",
-    )
-    serve.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
-    serve.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM)")
-    serve.add_argument(
-        "--reload",
-        action="store_true",
-        default=None,
-        help="watch the queries folder and swap in valid changes",
-    )
+    _server_flags(serve)
     serve.set_defaults(handler=_serve)
 
     check = commands.add_parser("check", help="validate every query file (and compile it on its database)")
@@ -112,6 +99,18 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--search-path", help="PostgreSQL schema to create the tables in")
     demo.add_argument("--as-of", type=date.fromisoformat, help="last day of data (YYYY-MM-DD)")
     demo.set_defaults(handler=_demo)
+
+    config = commands.add_parser(
+        "config", help="print the effective configuration (secrets masked) and where each value came from"
+    )
+    _common(config)
+    _server_flags(config)
+    config.add_argument("--format", choices=("toml", "json"), default="toml", help="output (default toml)")
+    config.set_defaults(handler=_config)
+
+    init = commands.add_parser("init", help="create a new project folder (queries, config, compose)")
+    init.add_argument("dir", type=Path, help="folder to create (may exist, but not its files)")
+    init.set_defaults(handler=_init)
     return parser
 
 
@@ -121,21 +120,58 @@ def _common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--config", type=Path, help="config file (default ./gateway.toml)")
 
 
-def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
-    overrides = {"queries_dir": args.queries_dir, "database_url": args.database_url, **extra}
-    settings = load_settings(args.config, overrides=overrides)
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if settings.log_level.lower() != "debug":
-        logging.getLogger("alembic").setLevel(logging.WARNING)
-    if settings.uses_demo:
-        from gateway.demo.build import bundled_path, ensure_demo_sqlite
+FLAGS = {
+    "queries_dir": "--queries",
+    "database_url": "--database",
+    "host": "--host",
+    "port": "--port",
+    "api_keys": "--api-key",
+    "ssl_keyfile": "--ssl-keyfile",
+    "ssl_certfile": "--ssl-certfile",
+    "reload": "--reload",
+    "log_level": "--log-level",
+    "log_format": "--log-format",
+}
+"""Setting -> the command-line flag that overrides it (``gateway config`` names the flag)."""
 
-        if asyncio.run(ensure_demo_sqlite(settings.demo_path)):
-            print(f"demo database created at {settings.demo_path}", file=sys.stderr)
+
+def _server_flags(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    sub.add_argument("--port", type=int, help="port to listen on (default 8000)")
+    sub.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="require this API key (repeat for several)",
+    )
+    sub.add_argument("--ssl-keyfile", type=Path, help="TLS private key (PEM)")
+    sub.add_argument("--ssl-certfile", type=Path, help="TLS certificate (PEM)")
+    sub.add_argument(
+        "--reload",
+        action="store_true",
+        default=None,
+        help="watch the queries folder and swap in valid changes",
+    )
+    sub.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="default info")
+    sub.add_argument("--log-format", choices=("text", "json"), help="default text")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The settings given as flags (None: not given) of the command ``args`` belongs to."""
+    return {name: getattr(args, name) for name in FLAGS if hasattr(args, name)}
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = _overrides(args)
+    settings = load_settings(args.config, overrides=overrides)
+    from gateway.logs import configure
+
+    configure(settings.log_level, settings.log_format)
+    if settings.uses_demo:
+        from gateway.demo.build import bundled_path
+
+        _ensure_demo(settings.demo_path)
         if args.queries_dir is None and not settings.queries_dir.is_dir():
             settings = load_settings(
                 args.config, overrides={**overrides, "queries_dir": bundled_path("queries")}
@@ -143,20 +179,28 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
     return settings
 
 
+def _ensure_demo(path: Path) -> None:
+    """Build the embedded demo on first run (or a new day), showing progress only then."""
+    from gateway.demo.build import BUILD_STEPS, ensure_demo_sqlite
+
+    with contextlib.ExitStack() as stack:
+        steps: list[Any] = []
+
+        def advance(note: str) -> None:
+            if not steps:  # first call: something is being built after all
+                label = f"creating the demo database {path}"
+                steps.append(stack.enter_context(Progress().step(label, total=BUILD_STEPS)))
+            steps[0].advance(note=note)
+
+        asyncio.run(ensure_demo_sqlite(path, progress=advance))
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from gateway.http import create_app
 
-    settings = _settings(
-        args,
-        host=args.host,
-        port=args.port,
-        api_keys=args.api_keys,
-        ssl_keyfile=args.ssl_keyfile,
-        ssl_certfile=args.ssl_certfile,
-        reload=args.reload,
-    )
+    settings = _settings(args)
     app = create_app(settings)
     _refuse_busy_port(settings.host, settings.port)
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
@@ -200,9 +244,6 @@ def _refuse_busy_port(host: str, port: int) -> None:
 
 def _check(args: argparse.Namespace) -> int:
     from gateway.catalog import load_catalog
-    from gateway.executor import Executor
-    from gateway.sources import open_sources
-    from gateway.startup import verify_queries
 
     settings = (
         _settings(args)
@@ -213,18 +254,16 @@ def _check(args: argparse.Namespace) -> int:
         )
     )
     dialects = {name: db.dialect for name, db in settings.sources().items()}
-    catalog = load_catalog(settings.queries_dir, dialects)
+    progress = Progress()
+    files = sum(1 for _ in settings.queries_dir.rglob("*.sql")) if settings.queries_dir.is_dir() else 0
+    with progress.step(f"reading {files} query files in {settings.queries_dir}"):
+        catalog = load_catalog(settings.queries_dir, dialects)
     checked = "files only"
     if not args.offline:
-        sources = open_sources(settings)
-
-        async def verify() -> list[str]:
-            try:
-                return (await verify_queries(catalog, Executor(sources))).unreachable
-            finally:
-                await sources.close()
-
-        unreachable = asyncio.run(verify())
+        with progress.step(
+            f"compiling {len(catalog)} queries on their databases", total=len(catalog)
+        ) as step:
+            unreachable = asyncio.run(_verify(settings, catalog, step.advance))
         if unreachable:
             print(
                 f"warning: could not reach {', '.join(unreachable)}; their queries were only checked offline",
@@ -233,6 +272,26 @@ def _check(args: argparse.Namespace) -> int:
         checked = "compiled on their databases"
     print(f"ok: {len(catalog)} query files valid ({checked})", file=sys.stderr)
     return 0
+
+
+async def _verify(settings: Settings, catalog: Any, advance: Callable[[], None]) -> list[str]:
+    """``verify_queries``, calling ``advance`` as each query is compiled (for the progress bar)."""
+    from gateway.executor import Executor
+    from gateway.sources import Column, open_sources
+    from gateway.startup import verify_queries
+
+    class Counting(Executor):
+        async def explain(self, spec: Any, values: Any) -> list[Column]:
+            try:
+                return await super().explain(spec, values)
+            finally:
+                advance()
+
+    sources = open_sources(settings)
+    try:
+        return (await verify_queries(catalog, Counting(sources))).unreachable
+    finally:
+        await sources.close()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -350,11 +409,53 @@ def _cert(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from gateway.demo.build import build_demo
+    from gateway.demo.build import BUILD_STEPS, build_demo
 
     settings = load_settings(args.config, overrides={"database_url": args.database})
     url = settings.sources()["default"].url
-    info = asyncio.run(build_demo(url, as_of=args.as_of, search_path=args.search_path))
+    with Progress().step(f"loading the demo data into {mask_url(url)}", total=BUILD_STEPS) as step:
+        info = asyncio.run(
+            build_demo(
+                url,
+                as_of=args.as_of,
+                search_path=args.search_path,
+                progress=lambda note: step.advance(note=note),
+            )
+        )
     rows = ", ".join(f"{n} {t}" for t, n in info.rows.items())
     print(f"demo data up to {info.as_of} loaded: {rows}", file=sys.stderr)
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from gateway import config_view
+
+    overrides = _overrides(args)
+    settings = load_settings(args.config, overrides=overrides)
+    flags = {name: FLAGS[name] for name, value in overrides.items() if value is not None}
+    path = config_view.config_path(args.config, os.environ)
+    origins = config_view.origins(path, os.environ, flags)
+    render = config_view.render_json if args.format == "json" else config_view.render_toml
+    sys.stdout.write(render(settings, origins, path))
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from gateway.scaffold import ScaffoldExists, init_project
+
+    try:
+        written = init_project(args.dir)
+    except ScaffoldExists as error:
+        print(f"error: these files already exist, nothing was written: {error}", file=sys.stderr)
+        return 1
+    names = ", ".join(str(path.relative_to(args.dir)) for path in written)
+    print(
+        f"created {args.dir}: {names}\n"
+        "next:\n"
+        f"  cd {args.dir} && docker-compose up   # demo PostgreSQL + gateway on http://localhost:8000\n"
+        f"  the API key is in {args.dir / '.env'} (Workspace: header X-API-Key)\n"
+        f"  without Docker: cd {args.dir} && gateway serve\n"
+        f"  your own database: see {args.dir / 'README.md'}",
+        file=sys.stderr,
+    )
     return 0

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from gateway.catalog.spec import QuerySpec
 from gateway.errors import ConnectionLost
 from gateway.sources import Collector, Column, Fetched, Limits, Result, RowSink, Sources
+
+T = TypeVar("T")
+requester_gone: ContextVar[Callable[[], Awaitable[object]] | None] = ContextVar(
+    "requester_gone", default=None
+)
+"""Set by the caller (the HTTP layer): returns once whoever asked for the result has gone away.
+
+The server does not cancel a request whose client disconnected, so without this a long query
+would keep its connection (and the database) busy for nobody (#6). Only queries watch it: a
+request answered without the database pays nothing.
+"""
 
 
 class Executor:
@@ -39,7 +52,16 @@ class Executor:
         return Result(fetched.columns, collector.rows, fetched.truncated)
 
     async def stream(self, spec: QuerySpec, values: Mapping[str, Any], sink: RowSink) -> Fetched:
-        """Feed the rows to ``sink`` chunk by chunk (up to the row cap)."""
+        """Feed the rows to ``sink`` chunk by chunk (up to the row cap).
+
+        Cancelled (``asyncio.CancelledError``) when ``requester_gone`` fires first: the driver
+        cancels the statement on the server and the connection is invalidated.
+        """
+        gone = requester_gone.get()
+        work = self._stream(spec, values, sink)
+        return await (work if gone is None else cancel_when(gone, work))
+
+    async def _stream(self, spec: QuerySpec, values: Mapping[str, Any], sink: RowSink) -> Fetched:
         source = self.sources[spec.database]
         limits = self.limits_for(spec)
         self.executions[spec.id] += 1
@@ -60,6 +82,24 @@ class Executor:
         source = self.sources[spec.database]
         async with source.connection() as conn:
             return await source.driver.explain(conn, spec.compiled, values)
+
+
+async def cancel_when(signal: Callable[[], Awaitable[object]], work: Awaitable[T]) -> T:
+    """Await ``work`` in the current task; cancel the task if ``signal()`` completes first."""
+    task = asyncio.current_task()
+    assert task is not None
+    watcher = asyncio.ensure_future(signal())
+
+    def _cancel(done: asyncio.Future[object]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            task.cancel("requester gone")
+
+    watcher.add_done_callback(_cancel)
+    try:
+        return await work
+    finally:
+        watcher.remove_done_callback(_cancel)
+        watcher.cancel()
 
 
 class _Counting:

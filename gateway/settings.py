@@ -90,6 +90,17 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ScopedKey:
+    """One API key with a name and the widgets it may use (a ``[[keys]]`` table)."""
+
+    name: str
+    """Shown in logs instead of the key (e.g. the team using it)."""
+    key: str = field(repr=False)
+    allow: tuple[str, ...] | None = None
+    """Globs over widget ids and sub-folder paths (``equity_*``, ``screens/*``); None = all."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the gateway can be configured with. Units are in the names."""
 
@@ -117,6 +128,8 @@ class Settings:
     """Header that carries the API key."""
     api_key_query_param: str = "api_key"
     """Query parameter that carries the API key (it is never bound to SQL)."""
+    keys: tuple[ScopedKey, ...] = ()
+    """Named API keys limited to some widgets (``[[keys]]`` in the config file only)."""
     cors_origins: tuple[str, ...] = ()
     """Origins allowed in addition to the OpenBB Workspace ones."""
     statement_timeout_ms: int = 10_000
@@ -149,6 +162,8 @@ class Settings:
     """Time zone in which ``$currentDate`` is evaluated."""
     log_level: str = "info"
     """Log level: debug, info, warning, error."""
+    log_format: str = "text"
+    """``text`` (one readable line per event, for a terminal) or ``json`` (one object per line)."""
 
     def sources(self) -> dict[str, DatabaseSettings]:
         """Every named source, with ``default`` always present."""
@@ -227,10 +242,15 @@ def _read_config_file(
     for key, value in data.items():
         if key == "databases":
             databases = _read_databases(path, value, env)
+        elif key == "keys":
+            values["keys"] = _read_keys(path, value, env)
         elif isinstance(value, dict) and not _is_secret_ref(value):
             for sub_key, sub_value in value.items():  # [server], [auth], [limits] are grouping only
                 name = _known(path, sub_key)  # before resolving: an unknown key is the real error
-                values[name] = _resolve_secret(path, sub_value, env)
+                if name == "keys":  # [[auth.keys]]
+                    values[name] = _read_keys(path, sub_value, env)
+                else:
+                    values[name] = _resolve_secret(path, sub_value, env)
         else:
             name = _known(path, key)
             values[name] = _resolve_secret(path, value, env)
@@ -260,6 +280,32 @@ def _read_databases(path: Path, table: Any, env: Mapping[str, str]) -> dict[str,
     return out
 
 
+_KEY_FIELDS = frozenset({"key", "name", "allow"})
+
+
+def _read_keys(path: Path, tables: Any, env: Mapping[str, str]) -> tuple[ScopedKey, ...]:
+    """``[[keys]]`` tables: ``key`` (a string or a secret reference), ``name``, optional ``allow``."""
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise ConfigError(f"{path}: keys must be [[keys]] tables")
+    out = []
+    for n, table in enumerate(tables, 1):
+        where = f"{path}: [[keys]] #{n}"
+        unknown = set(table) - _KEY_FIELDS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s): {sorted(unknown)}")
+        key = _resolve_secret(path, table.get("key"), env)
+        name = table.get("name")
+        if not isinstance(key, str) or not key.strip():
+            raise ConfigError(f"{where}: key must be a non-empty string or {{env = ...}}")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: name must be a non-empty string")
+        allow = table.get("allow")
+        if allow is not None and (not isinstance(allow, list) or not all(isinstance(a, str) for a in allow)):
+            raise ConfigError(f"{where}: allow must be a list of glob strings")
+        out.append(ScopedKey(name=name, key=key, allow=None if allow is None else tuple(allow)))
+    return tuple(out)
+
+
 def _known(where: Path | str, key: str) -> str:
     if key not in _SCALARS:
         raise ConfigError(f"{where}: unknown setting {key!r}")
@@ -287,15 +333,23 @@ def _resolve_secret(path: Path, value: Any, env: Mapping[str, str]) -> Any:
         raise ConfigError(f"{path}: cannot read secret file {ref}: {exc.strerror}") from None
 
 
+ENV_ALIASES = {
+    "GATEWAY_DATABASE": "database_url",
+    "GATEWAY_API_KEY": "api_keys",
+    "GATEWAY_QUERIES": "queries_dir",
+}
+"""Shorter variable names for the most used settings (``GATEWAY_<NAME>`` works too; aliases win)."""
+
+
+def env_vars(name: str) -> tuple[str, ...]:
+    """The environment variables that set ``name``, in increasing precedence."""
+    return (f"GATEWAY_{name.upper()}", *(a for a, n in ENV_ALIASES.items() if n == name))
+
+
 def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    aliases = {
-        "GATEWAY_DATABASE": "database_url",
-        "GATEWAY_API_KEY": "api_keys",
-        "GATEWAY_QUERIES": "queries_dir",
-    }
     for name in _SCALARS:
-        for var in (f"GATEWAY_{name.upper()}", *(a for a, n in aliases.items() if n == name)):
+        for var in env_vars(name):
             if var in env and env[var] != "":
                 out[name] = env[var]
     return out
@@ -304,6 +358,10 @@ def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
 def _coerce(name: str, value: Any) -> Any:
     """Turn a file, env or CLI value into the field's type, naming the setting on failure."""
     kind = str(_SCALARS[name].type)
+    if name == "keys":
+        if not (isinstance(value, tuple) and all(isinstance(k, ScopedKey) for k in value)):
+            raise ConfigError("setting keys: only [[keys]] tables in the config file can set it")
+        return value
     try:
         if "tuple" in kind:
             items = value.split(",") if isinstance(value, str) else list(value)
@@ -363,7 +421,18 @@ def _validate(settings: Settings) -> None:
         ZoneInfo(settings.timezone)
     except (KeyError, ValueError, OSError):
         raise ConfigError(f"setting timezone: unknown time zone {settings.timezone!r}") from None
+    scoped = [k.key for k in settings.keys]
+    if len(set(scoped)) != len(scoped) or set(scoped) & set(settings.api_keys):
+        # One key, two scopes: which one applies would be ambiguous.
+        raise ConfigError("an API key of [[keys]] is configured twice (in api_keys or [[keys]])")
+    names = [k.name for k in settings.keys]
+    if len(set(names)) != len(names):
+        raise ConfigError("two [[keys]] tables have the same name")
     if settings.cache_admission not in ("repeat", "always"):
         raise ConfigError("setting cache_admission must be repeat or always")
+    if settings.log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"setting log_level must be debug, info, warning or error: {settings.log_level!r}")
+    if settings.log_format not in ("text", "json"):
+        raise ConfigError(f"setting log_format must be text or json, got {settings.log_format!r}")
     if settings.database_url is not None:
         normalize_database_url(settings.database_url)

@@ -11,6 +11,7 @@ waiting, if any, runs it instead.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -114,7 +115,11 @@ class ResponseCache:
         ):
             # Still popular near expiry: recompute now so the next caller never waits.
             self.stats.refreshes += 1
-            task = asyncio.get_running_loop().create_task(self._lead(key, entry.ttl_s, compute))
+            # A fresh context: the refresh belongs to no request (a request's disconnect watch,
+            # gateway.executor.requester_gone, must not cancel it once that request is answered).
+            task = asyncio.get_running_loop().create_task(
+                self._lead(key, entry.ttl_s, compute), context=contextvars.Context()
+            )
             self._background.add(task)
             task.add_done_callback(self._background.discard)
             task.add_done_callback(_log_failure)

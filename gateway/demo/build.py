@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -110,17 +111,34 @@ def demo_engine(url: str, search_path: str | None = None) -> AsyncEngine:
     return create_async_engine(url, connect_args=connect_args)
 
 
-async def build_demo(url: str, *, as_of: date | None = None, search_path: str | None = None) -> DemoInfo:
-    """Migrate ``url`` to head and (re)load the demo dataset ending on ``as_of`` (today)."""
+BUILD_STEPS = 2 + len(TABLES)
+"""Calls ``build_demo`` makes to its ``progress`` callback: dataset, schema, one per table."""
+Progress = Callable[[str], None]
+
+
+async def build_demo(
+    url: str,
+    *,
+    as_of: date | None = None,
+    search_path: str | None = None,
+    progress: Progress | None = None,
+) -> DemoInfo:
+    """Migrate ``url`` to head and (re)load the demo dataset ending on ``as_of`` (today).
+
+    ``progress`` is called after each of the ``BUILD_STEPS`` steps with what was done.
+    """
+    done = progress or (lambda _: None)
     dataset = generate(as_of or date.today())
+    done(f"generated {sum(len(getattr(dataset, t)) for t in TABLES)} rows")
     engine = demo_engine(url, search_path)
     try:
         await migrate(engine)
+        done("schema migrated")
         async with engine.begin() as conn:
             for table in reversed(TABLES):
                 await conn.execute(text(f"DELETE FROM {table}"))
             await conn.execute(text("DELETE FROM demo_info"))
-            await _insert_all(conn, dataset)
+            await _insert_all(conn, dataset, done)
             await conn.execute(
                 text("INSERT INTO demo_info (key, value) VALUES ('as_of', :d), ('seed', :s)"),
                 {"d": dataset.as_of.isoformat(), "s": str(SEED)},
@@ -132,7 +150,7 @@ async def build_demo(url: str, *, as_of: date | None = None, search_path: str | 
     return DemoInfo(dataset.as_of, counts)
 
 
-async def _insert_all(conn: AsyncConnection, dataset: Dataset) -> None:
+async def _insert_all(conn: AsyncConnection, dataset: Dataset, done: Progress) -> None:
     raw = await conn.get_raw_connection()
     driver: Any = raw.driver_connection
     for table in TABLES:
@@ -147,6 +165,7 @@ async def _insert_all(conn: AsyncConnection, dataset: Dataset) -> None:
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                 [tuple(_sqlite_value(v) for v in row) for row in rows],
             )
+        done(f"{table}: {len(rows)} rows loaded")
 
 
 def _sqlite_value(value: Any) -> Any:
@@ -173,10 +192,11 @@ async def demo_as_of(url: str) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-async def ensure_demo_sqlite(path: Path, today: date | None = None) -> bool:
+async def ensure_demo_sqlite(path: Path, today: date | None = None, progress: Progress | None = None) -> bool:
     """Create (or refresh when older than ``today``) the embedded demo file; True if built.
 
     Built into a temporary file and renamed into place, so a reader never sees half a database.
+    ``progress`` as for ``build_demo``.
     """
     today = today or date.today()
     if path.is_file() and await demo_as_of(f"sqlite:///{path}") == today:
@@ -184,6 +204,6 @@ async def ensure_demo_sqlite(path: Path, today: date | None = None) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     partial.unlink(missing_ok=True)
-    await build_demo(f"sqlite:///{partial}", as_of=today)
+    await build_demo(f"sqlite:///{partial}", as_of=today, progress=progress)
     os.replace(partial, path)
     return True

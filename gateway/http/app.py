@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -19,11 +20,13 @@ from gateway.cache import ResponseCache, open_store
 from gateway.catalog import Catalog, load_catalog
 from gateway.errors import ConfigError, GatewayError, error_body
 from gateway.executor import Executor
+from gateway.http.access import KeyTable
 from gateway.http.middleware import EdgeConfig, EdgeMiddleware
 from gateway.http.reload import watch
 from gateway.http.routes import ROUTES
 from gateway.http.serving import REFRESH_FLAG
 from gateway.http.state import GatewayState, Published, wall_clock
+from gateway.metrics import Metrics
 from gateway.params import ParamLimits
 from gateway.settings import Settings
 from gateway.sources import Sources, open_sources
@@ -80,7 +83,8 @@ def create_app(
         # garbage collection pass (full passes otherwise rescan all of it, ~1 per 1,000 requests).
         gc.collect()
         gc.freeze()
-        watcher = asyncio.create_task(watch(state)) if settings.reload else None
+        check = functools.partial(_check_reserved_names, settings=settings)
+        watcher = asyncio.create_task(watch(state, check=check)) if settings.reload else None
         try:
             yield
         finally:
@@ -104,6 +108,7 @@ def create_app(
         debug=False,
     )
     app.state.gateway = state
+    app.state.metrics = Metrics(state)
     # Outermost layer, before routing (see gateway/http/middleware.py for why).
     app.asgi_handler = EdgeMiddleware(  # type: ignore[assignment]
         app.asgi_handler,  # type: ignore[arg-type]
@@ -113,6 +118,7 @@ def create_app(
             key_header=settings.api_key_header,
             key_query_param=settings.api_key_query_param,
             max_body_bytes=settings.max_body_bytes,
+            keys=KeyTable(settings.api_keys, settings.keys),
         ),
     )
     return app
@@ -146,6 +152,11 @@ def _request_id(request: Request[Any, Any, Any]) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
+def _note_error(request: Request[Any, Any, Any], code: str) -> None:
+    """Leave the error code for the access log and metrics (gateway/http/middleware.py)."""
+    request.scope.setdefault("state", {})["error_code"] = code
+
+
 def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[bytes]:
     return Response(
         content=encode_json(body),
@@ -156,6 +167,7 @@ def _respond(status: int, body: dict[str, Any], headers: dict[str, str] | None =
 
 
 def _gateway_error(request: Request[Any, Any, Any], error: GatewayError) -> Response[bytes]:
+    _note_error(request, error.code)
     body = error_body(
         error.status,
         error.code,
@@ -169,6 +181,7 @@ def _gateway_error(request: Request[Any, Any, Any], error: GatewayError) -> Resp
 def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[bytes]:
     status = error.status_code
     code = _HTTP_CODES.get(status, "internal_error" if status >= 500 else "bad_request")
+    _note_error(request, code)
     message = error.detail if status < 500 else "internal error"
     body = error_body(status, code, str(message), request_id=_request_id(request))
     return _respond(status, body, dict(error.headers or {}))
@@ -176,5 +189,6 @@ def _http_error(request: Request[Any, Any, Any], error: HTTPException) -> Respon
 
 def _unexpected_error(request: Request[Any, Any, Any], error: Exception) -> Response[bytes]:
     request_id = _request_id(request)
+    _note_error(request, "internal_error")
     log.error("unhandled error (request %s)", request_id, exc_info=error)
     return _respond(500, error_body(500, "internal_error", "internal error", request_id=request_id))

@@ -7,6 +7,8 @@ key is a 401, not a 404 (nothing to enumerate).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import hmac
 import itertools
 import logging
@@ -18,6 +20,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from gateway.errors import GatewayError, PayloadTooLarge, Unauthorized, error_body
+from gateway.executor import requester_gone
+from gateway.http.access import ACCESS_STATE_KEY, KeyTable
+from gateway.metrics import route_of
 from gateway.workspace.encode import encode_json
 
 # Plain ASGI types: this layer runs before Litestar and only needs dict access.
@@ -41,11 +46,15 @@ class EdgeConfig:
     key_header: str
     key_query_param: str
     max_body_bytes: int
+    keys: KeyTable | None = None
+    """Every key with its scope (gateway/http/access.py); None: ``api_keys``, all full access."""
 
 
 class EdgeMiddleware:
     def __init__(self, app: ASGIApp, config: EdgeConfig) -> None:
         self.app, self.config = app, config
+        keys = config.keys
+        self._keys = keys if keys is not None else KeyTable([k.decode() for k in config.api_keys])
         self._key_header = config.key_header.lower().encode("latin-1")
         self._allow_headers = ", ".join(sorted({config.key_header, "Content-Type", "Authorization"}))
 
@@ -60,6 +69,11 @@ class EdgeMiddleware:
         origin = headers.get(b"origin", b"").decode("latin-1")
         status_box = [0]
         send = self._wrap_send(send, origin, request_id, status_box)
+        if scope.get("scheme") == "https" and _host_name(headers.get(b"host", b"")) not in _LOOPBACK:
+            send = _with_hsts(send)
+        # The server never cancels a request whose client left; a query watches this instead.
+        gone = ClientGone(receive)
+        requester_gone.set(gone)  # this request's own task context: no reset needed
         try:
             if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
                 await self._preflight(origin, headers, send)
@@ -69,6 +83,11 @@ class EdgeMiddleware:
                 await self.app(scope, receive, send)
         except GatewayError as error:
             await _send_error(send, error, request_id)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not gone.fired or task is None or task.uncancel() > 0:
+                raise  # not (only) our own doing: a shutdown, say
+            # The client left and its query was cancelled: there is nobody to answer.
         finally:
             self._log(scope, status_box[0], started, request_id)
 
@@ -111,13 +130,16 @@ class EdgeMiddleware:
         await send({"type": "http.response.body", "body": b""})
 
     def _authorize(self, scope: Scope, headers: dict[bytes, bytes]) -> None:
-        if not self.config.api_keys or scope["path"] in PUBLIC_PATHS:
+        if not self._keys or scope["path"] in PUBLIC_PATHS:
             return
         given = headers.get(self._key_header)
         if given is None:
             given = _query_value(scope, self.config.key_query_param)
-        if given is None or not keys_match(given, self.config.api_keys):
+        access = None if given is None else self._keys.resolve(given)
+        if access is None:
             raise Unauthorized()
+        # Routes narrow widgets.json, apps.json and the data routes to it (gateway/http/routes.py).
+        scope["state"][ACCESS_STATE_KEY] = access
 
     def _check_body_size(self, headers: dict[bytes, bytes]) -> None:
         length = headers.get(b"content-length")
@@ -125,12 +147,86 @@ class EdgeMiddleware:
             raise PayloadTooLarge(f"request body over {self.config.max_body_bytes} bytes")
 
     def _log(self, scope: Scope, status: int, started: float, request_id: str) -> None:
-        if not access_log.isEnabledFor(logging.INFO):
-            return
-        query = redact_query(scope.get("query_string", b""), self.config.key_query_param)
-        path = scope["path"] + (f"?{query}" if query else "")
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        access_log.info("%s %s %s %.1fms id=%s", scope["method"], path, status, elapsed_ms, request_id)
+        """Count the finished request in the app's metrics and write its access-log line.
+
+        Routes leave what they know in ``scope["state"]``: ``widget``, ``cache_key``, ``cache``
+        (HIT/MISS/...), ``rows`` (gateway/http/serving.py) and ``error_code`` (gateway/http/app.py).
+        """
+        elapsed_s = time.perf_counter() - started
+        notes = scope.get("state", {})
+        status = status or 499  # no response was started: the client went away (nginx's 499)
+        app = scope.get("litestar_app")
+        metrics = app.state.get("metrics") if app is not None else None
+        # As received: Litestar rewrites scope["path"] inside mounts (/sql/x arrives as /x), and
+        # the percent-encoded form keeps control characters out of log lines.
+        raw_path = scope.get("raw_path")
+        path = raw_path.decode("latin-1") if raw_path else scope["path"]
+        if metrics is not None:
+            route = route_of(path)
+            metrics.observe(route, status, elapsed_s, notes.get("widget"), notes.get("error_code"))
+        if access_log.isEnabledFor(logging.INFO):
+            query = redact_query(scope.get("query_string", b""), self.config.key_query_param)
+            path += f"?{query}" if query else ""
+            message, fields = access_entry(scope["method"], path, status, elapsed_s, request_id, notes)
+            access_log.info(message, extra={"fields": fields})
+
+
+def access_entry(
+    method: str, path: str, status: int, elapsed_s: float, request_id: str, notes: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The access-log line (text) and its fields (JSON logs). ``path`` must be redacted already."""
+    fields: dict[str, Any] = {
+        "request_id": request_id,
+        "method": method,
+        "path": path,
+        "status": status,
+        "duration_ms": round(elapsed_s * 1000, 1),
+    }
+    if "widget" in notes:
+        fields["widget"] = notes["widget"]
+    if "cache_key" in notes:
+        # A short digest of the cache key: identical requests share it, without logging values twice.
+        fields["params_hash"] = hashlib.blake2b(notes["cache_key"].encode(), digest_size=6).hexdigest()
+        fields.update((k, notes[k]) for k in ("cache", "rows") if k in notes)
+    if "error_code" in notes:
+        fields["error"] = notes["error_code"]
+    extra = "".join(f" {k}={fields[k]}" for k in ("widget", "cache", "rows", "error") if k in fields)
+    return f"{method} {path} {status} {fields['duration_ms']}ms id={request_id}{extra}", fields
+
+
+class ClientGone:
+    """Returns once the client closed the connection (``requester_gone`` for the executor)."""
+
+    __slots__ = ("fired", "receive")
+
+    def __init__(self, receive: Receive) -> None:
+        self.receive, self.fired = receive, False
+
+    async def __call__(self) -> None:
+        while (await self.receive())["type"] != "http.disconnect":
+            pass  # the (empty) body of a GET; the next message only comes with a disconnect
+        self.fired = True
+
+
+_LOOPBACK = frozenset({b"localhost", b"127.0.0.1", b"[::1]"})
+# Not on loopback names: browsers would pin HTTPS for every port of localhost for a year.
+_HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+def _host_name(host: bytes) -> bytes:
+    """``localhost:8443`` -> ``localhost``; ``[::1]:8443`` -> ``[::1]``."""
+    if host.startswith(b"["):
+        return host.partition(b"]")[0] + b"]"
+    return host.partition(b":")[0]
+
+
+def _with_hsts(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), _HSTS]
+        await send(message)
+
+    return wrapped
 
 
 def keys_match(given: bytes, keys: Iterable[bytes]) -> bool:

@@ -11,9 +11,13 @@ from litestar.types import Receive, Scope, Send
 
 from gateway import __version__
 from gateway.errors import DatabaseUnavailable, UnknownWidget, error_body
+from gateway.http.access import access_of, visible
 from gateway.http.serving import serve_query
 from gateway.http.state import GatewayState
+from gateway.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from gateway.metrics import Metrics
 from gateway.workspace.encode import encode_json
+from gateway.workspace.openapi import DocumentInfo, build_openapi
 from gateway.workspace.shapes import shape_options, shape_widget
 
 JSON = "application/json"
@@ -30,12 +34,35 @@ def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None)
 
 @get("/widgets.json", summary="Widget definitions for OpenBB Workspace")
 async def widgets_json(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return _json(_state(request).published.widgets_json)
+    published, access = _state(request).published, access_of(request.scope)
+    return _json(published.widgets_json if access.unrestricted else published.view(access).widgets_json)
 
 
 @get(["/apps.json", "/templates.json"], summary="Dashboards (apps) for OpenBB Workspace")
 async def apps_json(request: Request[Any, Any, Any]) -> Response[bytes]:
-    return _json(_state(request).published.apps_json)
+    published, access = _state(request).published, access_of(request.scope)
+    return _json(published.apps_json if access.unrestricted else published.view(access).apps_json)
+
+
+@get("/openapi.json", summary="OpenAPI document of every route, data routes included")
+async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
+    state, access = _state(request), access_of(request.scope)
+    published = state.published
+    document = published.documents.get(access)
+    if document is None:
+        view = published.view(access)
+        settings = state.settings
+        info = DocumentInfo(
+            title="gateway",
+            version=__version__,
+            api_key_header=settings.api_key_header if (settings.api_keys or settings.keys) else None,
+            api_key_query_param=settings.api_key_query_param,
+            max_param_length=settings.max_param_length,
+        )
+        widgets = visible(published.catalog.widgets(), view.widgets)
+        document = encode_json(build_openapi(widgets, visible(published.catalog, view.options), info))
+        published.documents[access] = document
+    return _json(document)
 
 
 # The data routes are Litestar ASGI mounts: they skip Litestar's per-request signature parsing
@@ -45,7 +72,7 @@ async def apps_json(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @asgi("/sql", is_mount=True, copy_scope=False)
 async def widget_data(scope: Scope, receive: Receive, send: Send) -> None:
-    state, query_id = _mounted(scope)
+    state, query_id = _mounted(scope, "sql")
     spec = state.catalog.get(query_id)
     if spec is None or not spec.is_widget:
         raise UnknownWidget(f"unknown widget {query_id!r}")
@@ -55,7 +82,7 @@ async def widget_data(scope: Scope, receive: Receive, send: Send) -> None:
 
 @asgi("/options", is_mount=True, copy_scope=False)
 async def options(scope: Scope, receive: Receive, send: Send) -> None:
-    state, query_id = _mounted(scope)
+    state, query_id = _mounted(scope, "options")
     spec = state.catalog.get(query_id)
     if spec is None:
         raise UnknownWidget(f"unknown options query {query_id!r}")
@@ -63,11 +90,19 @@ async def options(scope: Scope, receive: Receive, send: Send) -> None:
     await response(scope, receive, send)
 
 
-def _mounted(scope: Scope) -> tuple[GatewayState, str]:
+def _mounted(scope: Scope, namespace: str) -> tuple[GatewayState, str]:
     if scope.get("method") not in ("GET", "HEAD"):
         raise MethodNotAllowedException(headers={"Allow": "GET"})
     state: GatewayState = scope["litestar_app"].state.gateway
-    return state, scope["path"].strip("/")
+    query_id = scope["path"].strip("/")
+    access = access_of(scope)
+    if not access.unrestricted:
+        view = state.published.view(access)
+        if query_id not in (view.widgets if namespace == "sql" else view.options):
+            # The very answer an id that does not exist gets: a key learns nothing beyond its scope.
+            what = "widget" if namespace == "sql" else "options query"
+            raise UnknownWidget(f"unknown {what} {query_id!r}")
+    return state, query_id
 
 
 @get(["/health", "/health/live"], summary="Liveness: the process answers")
@@ -93,6 +128,12 @@ async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _json(encode_json(body), 503, error.headers)
 
 
+@get("/metrics", summary="Prometheus metrics (needs the API key like every route but /health)")
+async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    collected: Metrics = request.app.state.metrics
+    return Response(content=collected.render(), media_type=METRICS_CONTENT_TYPE)
+
+
 @get("/", summary="What this backend serves")
 async def index(request: Request[Any, Any, Any]) -> Response[bytes]:
     state = _state(request)
@@ -111,10 +152,11 @@ async def index(request: Request[Any, Any, Any]) -> Response[bytes]:
                     "/options/{query}",
                     "/health",
                     "/ready",
+                    "/metrics",
                 ],
             }
         )
     )
 
 
-ROUTES = [widgets_json, apps_json, widget_data, options, health, ready, index]
+ROUTES = [widgets_json, apps_json, openapi_json, widget_data, options, health, ready, metrics, index]

@@ -46,10 +46,12 @@ def wants_refresh(headers: dict[bytes, bytes], query: dict[str, list[str]]) -> b
 async def serve_query(
     scope: Any, state: GatewayState, spec: QuerySpec, shape: Shape, *, namespace: str
 ) -> RawResponse:
+    notes = scope["state"]  # read by the access log and metrics (gateway/http/middleware.py)
+    notes["widget"] = spec.id
     query, values, key = state.published.memo.parse(
         spec, scope.get("query_string", b""), state.clock(), state.param_limits
     )
-    key = f"{namespace}:{key}|{variant(spec, query) if shape is shape_widget else ''}"
+    key = notes["cache_key"] = f"{namespace}:{key}|{variant(spec, query) if shape is shape_widget else ''}"
     headers = request_headers(scope, b"cache-control", b"pragma", b"if-none-match")
     cache = state.cache
     ttl_s = ttl_seconds(spec)
@@ -67,12 +69,15 @@ async def serve_query(
         )
 
     if cache is None or not spec.meta.cache:
-        return _respond(headers, await compute(), "BYPASS", now_s=0.0, cacheable=False)
+        computed = await compute()
+        notes["cache"], notes["rows"] = "BYPASS", computed.rows
+        return _respond(headers, computed, "BYPASS", now_s=0.0, cacheable=False)
     force = wants_refresh(headers, query)
     entry = None if force else cache.peek(key, compute)
     status = "HIT"
     if entry is None:
         entry, status = await cache.fetch(key, ttl_s, compute, force=force)
+    notes["cache"], notes["rows"] = status, entry.rows
     return _respond(headers, entry, status, now_s=cache.clock(), cacheable=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +14,7 @@ import msgspec
 from gateway.cache import ResponseCache
 from gateway.catalog.spec import Catalog, QuerySpec
 from gateway.executor import Executor
+from gateway.http.access import AccessScope, ScopeView, scope_view
 from gateway.params import ParamLimits, cache_key_part, parse_params, split_query_string
 from gateway.settings import Settings
 from gateway.sources import Column, Sources
@@ -32,6 +33,16 @@ class Published:
     fingerprints: Mapping[str, str]
     """Per query: a hash of its SQL and front-matter; part of cache keys, so edits miss."""
     memo: ParamsMemo
+    views: dict[AccessScope, ScopeView] = field(default_factory=dict, compare=False)
+    """This version as each key scope sees it (gateway/http/access.py), built on first use."""
+    documents: dict[AccessScope, bytes] = field(default_factory=dict, compare=False)
+    """``/openapi.json`` per key scope, built on first use."""
+
+    def view(self, scope: AccessScope) -> ScopeView:
+        view = self.views.get(scope)
+        if view is None:
+            view = self.views[scope] = scope_view(self.catalog, scope, self.widgets_json, self.apps_json)
+        return view
 
     @classmethod
     def of(cls, catalog: Catalog, columns: Mapping[str, list[Column]] | None = None) -> Published:

@@ -52,6 +52,13 @@ _DISCONNECTS = (
 )
 
 
+class SessionTampered(QueryFailed):
+    """A statement changed the session's read-only default; its connection must not be reused."""
+
+    def __init__(self) -> None:
+        super().__init__("query failed")
+
+
 def create_engine(db: DatabaseSettings, settings: Settings, limits: Limits) -> AsyncEngine:
     server_settings = {
         "application_name": APPLICATION_NAME,
@@ -81,6 +88,24 @@ class PostgresDriver:
         """Statements seen returning more than one chunk: they go straight to a transaction."""
 
     async def fetch(
+        self,
+        conn: Any,
+        query: CompiledSql,
+        values: Mapping[str, Any],
+        limits: Limits,
+        sink: RowSink,
+    ) -> Fetched:
+        fetched = await self._fetch(conn, query, values, limits, sink)
+        # A function can run set_config('default_transaction_read_only', 'off', false): the
+        # statement itself stays read-only, but every later one on this connection would not.
+        # PostgreSQL 14+ reports that setting on each change, so checking it costs nothing.
+        settings = conn._protocol.get_settings()
+        if getattr(settings, "default_transaction_read_only", "on") != "on":
+            log.error("a query turned off default_transaction_read_only; connection discarded")
+            raise SessionTampered()
+        return fetched
+
+    async def _fetch(
         self,
         conn: Any,
         query: CompiledSql,
@@ -134,6 +159,8 @@ class PostgresDriver:
         return [Column(a.name, column_kind(a.type.name)) for a in stmt.get_attributes()]
 
     def is_disconnect(self, error: BaseException) -> bool:
+        if isinstance(error, SessionTampered):
+            return True  # never hand that session to another request
         cause = error.__cause__ if isinstance(error, GatewayError) else error
         return isinstance(cause, _DISCONNECTS) and not _is_argument_error(cause)
 

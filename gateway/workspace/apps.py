@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from gateway.catalog.apps import auto_place
 from gateway.catalog.models import GridData
 from gateway.catalog.spec import Catalog, ParamSpec, QuerySpec
 from gateway.workspace.widgets import DEFAULT_GRID
-
-GRID_COLUMNS = 40
 
 
 def build_apps(catalog: Catalog) -> list[dict[str, Any]]:
@@ -51,17 +50,13 @@ def category_app(category: str, specs: list[QuerySpec]) -> dict[str, Any]:
 
 
 def auto_layout(specs: list[QuerySpec]) -> list[dict[str, Any]]:
-    layout: list[dict[str, Any]] = []
-    x = y = row_height = 0
+    """Each widget at its own ``gridData`` size (default 20x12), left to right, wrapping rows."""
+    items = []
     for spec in specs:
         grid = spec.meta.gridData
         w, h = (grid.w, grid.h) if isinstance(grid, GridData) else (DEFAULT_GRID["w"], DEFAULT_GRID["h"])
-        if x + w > GRID_COLUMNS:
-            x, y, row_height = 0, y + row_height, 0
-        layout.append({"i": spec.id, "x": x, "y": y, "w": w, "h": h})
-        x += w
-        row_height = max(row_height, h)
-    return layout
+        items.append({"i": spec.id, "w": w, "h": h})
+    return auto_place(items)
 
 
 def _link_key(param: ParamSpec) -> tuple[str, str | None] | None:
