@@ -209,10 +209,13 @@ def _serve(args: argparse.Namespace) -> int:
             settings.host,
         )
     scheme = "https" if settings.ssl_certfile else "http"
-    print(
-        f"gateway {__version__}: {len(app.state.gateway.catalog.widgets())} widgets at "
-        f"{scheme}://{settings.host}:{settings.port} (add this URL in OpenBB Workspace)",
-        file=sys.stderr,
+    log.info(  # a log line, not a print: with log_format=json every line of stderr is JSON
+        "gateway %s: %d widgets at %s://%s:%d (add this URL in OpenBB Workspace)",
+        __version__,
+        len(app.state.gateway.catalog.widgets()),
+        scheme,
+        settings.host,
+        settings.port,
     )
     # uvicorn re-raises the SIGTERM it handled once shut down; ignoring it then makes a clean
     # shutdown exit 0 (what process managers expect) instead of -15.
@@ -454,7 +457,7 @@ def _init(args: argparse.Namespace) -> int:
         "next:\n"
         f"  cd {args.dir} && docker-compose up   # demo PostgreSQL + gateway on http://localhost:8000\n"
         f"  the API key is in {args.dir / '.env'} (Workspace: header X-API-Key)\n"
-        f"  without Docker: cd {args.dir} && gateway serve\n"
+        f"  without Docker: cd {args.dir} && gateway serve --reload\n"
         f"  your own database: see {args.dir / 'README.md'}",
         file=sys.stderr,
     )

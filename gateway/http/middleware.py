@@ -164,11 +164,13 @@ class EdgeMiddleware:
         if metrics is not None:
             route = route_of(path)
             metrics.observe(route, status, elapsed_s, notes.get("widget"), notes.get("error_code"))
-        if access_log.isEnabledFor(logging.INFO):
+        # Health probes come every few seconds from Docker or a load balancer: debug, not noise.
+        level = logging.DEBUG if scope["path"] in PUBLIC_PATHS else logging.INFO
+        if access_log.isEnabledFor(level):
             query = redact_query(scope.get("query_string", b""), self.config.key_query_param)
             path += f"?{query}" if query else ""
             message, fields = access_entry(scope["method"], path, status, elapsed_s, request_id, notes)
-            access_log.info(message, extra={"fields": fields})
+            access_log.log(level, message, extra={"fields": fields})
 
 
 def access_entry(
@@ -190,7 +192,11 @@ def access_entry(
         fields.update((k, notes[k]) for k in ("cache", "rows") if k in notes)
     if "error_code" in notes:
         fields["error"] = notes["error_code"]
-    extra = "".join(f" {k}={fields[k]}" for k in ("widget", "cache", "rows", "error") if k in fields)
+    key_name = getattr(notes.get("access"), "name", "*")  # a [[keys]] name (never the key itself)
+    if key_name != "*":
+        fields["key_name"] = key_name
+    shown = ("widget", "cache", "rows", "error", "key_name")
+    extra = "".join(f" {k}={fields[k]}" for k in shown if k in fields)
     return f"{method} {path} {status} {fields['duration_ms']}ms id={request_id}{extra}", fields
 
 
