@@ -1,4 +1,4 @@
-"""Command line: serve, check, run, widgets, apps, cert, demo, config, init."""
+"""Command line: the parser, and `serve`, `check`, `run` (the other commands: gateway/commands.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import errno
 import logging
-import os
 import signal
 import socket
 import sys
@@ -16,10 +15,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from gateway import __version__
+from gateway import __version__, commands
 from gateway.errors import CatalogError, ConfigError, GatewayError, error_body
 from gateway.progress import Progress
-from gateway.settings import Settings, load_settings, mask_url
+from gateway.settings import Settings, load_settings
 
 log = logging.getLogger("gateway")
 
@@ -43,14 +42,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description=__doc__)
     parser.add_argument("--version", action="version", version=f"gateway {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subs = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="serve the widgets over HTTP(S)")
+    serve = subs.add_parser("serve", help="serve the widgets over HTTP(S)")
     _common(serve)
     _server_flags(serve)
     serve.set_defaults(handler=_serve)
 
-    check = commands.add_parser("check", help="validate every query file (and compile it on its database)")
+    check = subs.add_parser("check", help="validate every query file (and compile it on its database)")
     _common(check)
     check.add_argument(
         "--offline",
@@ -59,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=_check)
 
-    run = commands.add_parser("run", help="run one widget and print its JSON")
+    run = subs.add_parser("run", help="run one widget and print its JSON")
     _common(run)
     run.add_argument("widget", help="widget id (file stem)")
     run.add_argument(
@@ -72,15 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    widgets = commands.add_parser("widgets", help="print widgets.json")
+    widgets = subs.add_parser("widgets", help="print widgets.json")
     _common(widgets)
-    widgets.set_defaults(handler=_widgets)
+    widgets.set_defaults(handler=commands.widgets)
 
-    apps = commands.add_parser("apps", help="print apps.json")
+    apps = subs.add_parser("apps", help="print apps.json")
     _common(apps)
-    apps.set_defaults(handler=_apps)
+    apps.set_defaults(handler=commands.apps)
 
-    cert = commands.add_parser("cert", help="write a self-signed localhost certificate and key")
+    cert = subs.add_parser("cert", help="write a self-signed localhost certificate and key")
     cert.add_argument("--out-dir", type=Path, default=Path("."), help="folder (default .)")
     cert.add_argument("--days", type=int, default=825, help="validity, at most 825 (Safari)")
     cert.add_argument(
@@ -91,26 +90,26 @@ def _parser() -> argparse.ArgumentParser:
         metavar="HOST",
         help="extra DNS name or IP to include (repeat)",
     )
-    cert.set_defaults(handler=_cert)
+    cert.set_defaults(handler=commands.cert)
 
-    demo = commands.add_parser("demo", help="create the demo schema and data in a database")
+    demo = subs.add_parser("demo", help="create the demo schema and data in a database")
     demo.add_argument("--database", help="database URL (default: the embedded SQLite file)")
     demo.add_argument("--config", type=Path, help="config file (default ./gateway.toml)")
     demo.add_argument("--search-path", help="PostgreSQL schema to create the tables in")
     demo.add_argument("--as-of", type=date.fromisoformat, help="last day of data (YYYY-MM-DD)")
-    demo.set_defaults(handler=_demo)
+    demo.set_defaults(handler=commands.demo)
 
-    config = commands.add_parser(
+    config = subs.add_parser(
         "config", help="print the effective configuration (secrets masked) and where each value came from"
     )
     _common(config)
     _server_flags(config)
     config.add_argument("--format", choices=("toml", "json"), default="toml", help="output (default toml)")
-    config.set_defaults(handler=_config)
+    config.set_defaults(handler=commands.config)
 
-    init = commands.add_parser("init", help="create a new project folder (queries, config, compose)")
+    init = subs.add_parser("init", help="create a new project folder (queries, config, compose)")
     init.add_argument("dir", type=Path, help="folder to create (may exist, but not its files)")
-    init.set_defaults(handler=_init)
+    init.set_defaults(handler=commands.init)
     return parser
 
 
@@ -118,21 +117,6 @@ def _common(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--queries", type=Path, dest="queries_dir", help="queries folder")
     sub.add_argument("--database", dest="database_url", help="database URL (default: demo)")
     sub.add_argument("--config", type=Path, help="config file (default ./gateway.toml)")
-
-
-FLAGS = {
-    "queries_dir": "--queries",
-    "database_url": "--database",
-    "host": "--host",
-    "port": "--port",
-    "api_keys": "--api-key",
-    "ssl_keyfile": "--ssl-keyfile",
-    "ssl_certfile": "--ssl-certfile",
-    "reload": "--reload",
-    "log_level": "--log-level",
-    "log_format": "--log-format",
-}
-"""Setting -> the command-line flag that overrides it (``gateway config`` names the flag)."""
 
 
 def _server_flags(sub: argparse.ArgumentParser) -> None:
@@ -157,13 +141,8 @@ def _server_flags(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--log-format", choices=("text", "json"), help="default text")
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The settings given as flags (None: not given) of the command ``args`` belongs to."""
-    return {name: getattr(args, name) for name in FLAGS if hasattr(args, name)}
-
-
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides = _overrides(args)
+    overrides = commands.overrides(args)
     settings = load_settings(args.config, overrides=overrides)
     from gateway.logs import configure
 
@@ -349,116 +328,4 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 1
     sys.stdout.write(body.decode() + "\n")
-    return 0
-
-
-def _manifest(args: argparse.Namespace) -> Any:
-    from gateway.catalog import load_catalog
-
-    settings = load_settings(
-        args.config, overrides={"queries_dir": args.queries_dir, "database_url": args.database_url}
-    )
-    if not settings.queries_dir.is_dir() and args.queries_dir is None:
-        from gateway.demo.build import bundled_path
-
-        settings = load_settings(
-            args.config,
-            overrides={"queries_dir": bundled_path("queries"), "database_url": args.database_url},
-        )
-    return load_catalog(settings.queries_dir, {n: db.dialect for n, db in settings.sources().items()})
-
-
-def _widgets(args: argparse.Namespace) -> int:
-    from gateway.workspace.encode import encode_json
-    from gateway.workspace.widgets import build_widgets
-
-    sys.stdout.write(_pretty(encode_json(build_widgets(_manifest(args)))))
-    return 0
-
-
-def _apps(args: argparse.Namespace) -> int:
-    from gateway.workspace.apps import build_apps
-    from gateway.workspace.encode import encode_json
-
-    sys.stdout.write(_pretty(encode_json(build_apps(_manifest(args)))))
-    return 0
-
-
-def _pretty(body: bytes) -> str:
-    import msgspec
-
-    return msgspec.json.format(body, indent=2).decode() + "\n"
-
-
-def _cert(args: argparse.Namespace) -> int:
-    from gateway.tls import write_self_signed
-
-    try:
-        files = write_self_signed(args.out_dir, days=args.days, extra_names=tuple(args.names))
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(
-        f"wrote {files.certfile} and {files.keyfile} (valid until "
-        f"{files.not_after:%Y-%m-%d})\n"
-        f"serve with: gateway serve --ssl-keyfile {files.keyfile} "
-        f"--ssl-certfile {files.certfile}\n"
-        "then trust the certificate (see README, 'HTTPS'), e.g. on macOS:\n"
-        f"  sudo security add-trusted-cert -d -r trustRoot -k "
-        f"/Library/Keychains/System.keychain {files.certfile}",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from gateway.demo.build import BUILD_STEPS, build_demo
-
-    settings = load_settings(args.config, overrides={"database_url": args.database})
-    url = settings.sources()["default"].url
-    with Progress().step(f"loading the demo data into {mask_url(url)}", total=BUILD_STEPS) as step:
-        info = asyncio.run(
-            build_demo(
-                url,
-                as_of=args.as_of,
-                search_path=args.search_path,
-                progress=lambda note: step.advance(note=note),
-            )
-        )
-    rows = ", ".join(f"{n} {t}" for t, n in info.rows.items())
-    print(f"demo data up to {info.as_of} loaded: {rows}", file=sys.stderr)
-    return 0
-
-
-def _config(args: argparse.Namespace) -> int:
-    from gateway import config_view
-
-    overrides = _overrides(args)
-    settings = load_settings(args.config, overrides=overrides)
-    flags = {name: FLAGS[name] for name, value in overrides.items() if value is not None}
-    path = config_view.config_path(args.config, os.environ)
-    origins = config_view.origins(path, os.environ, flags)
-    render = config_view.render_json if args.format == "json" else config_view.render_toml
-    sys.stdout.write(render(settings, origins, path))
-    return 0
-
-
-def _init(args: argparse.Namespace) -> int:
-    from gateway.scaffold import ScaffoldExists, init_project
-
-    try:
-        written = init_project(args.dir)
-    except ScaffoldExists as error:
-        print(f"error: these files already exist, nothing was written: {error}", file=sys.stderr)
-        return 1
-    names = ", ".join(str(path.relative_to(args.dir)) for path in written)
-    print(
-        f"created {args.dir}: {names}\n"
-        "next:\n"
-        f"  cd {args.dir} && docker-compose up   # demo PostgreSQL + gateway on http://localhost:8000\n"
-        f"  the API key is in {args.dir / '.env'} (Workspace: header X-API-Key)\n"
-        f"  without Docker: cd {args.dir} && gateway serve --reload\n"
-        f"  your own database: see {args.dir / 'README.md'}",
-        file=sys.stderr,
-    )
     return 0

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 import asyncpg
 import httpx
+import uvicorn
 
+from gateway.http import create_app
+from gateway.settings import Settings
 from tests.conftest import PG_ADMIN_URL, PG_HOST, PG_PORT, Backend
 
 _CHUNK = 65_536
@@ -125,6 +131,16 @@ async def admin(sql: str, *args: object, search_path: str | None = None) -> list
         await conn.close()
 
 
+async def admin_script(sql: str, *, search_path: str | None = None) -> None:
+    """Run several statements as the PostgreSQL superuser."""
+    settings = {"search_path": search_path} if search_path else {}
+    conn = await asyncpg.connect(PG_ADMIN_URL, server_settings=settings)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 async def gateway_sessions(tag: str, state: str = "active") -> list[int]:
     """Pids of the gateway's sessions in ``state`` whose (last) statement carries ``tag``."""
     rows = await admin(
@@ -177,3 +193,33 @@ def assert_error(
 def assert_no_leak(text: str, *secrets: str) -> None:
     for leak in (*LEAKS, *secrets):
         assert leak not in text, (leak, text[:500])
+
+
+# --- a server on its own thread --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def threaded_server(settings: Settings) -> Iterator[str]:
+    """Serve ``create_app(settings)`` from a thread with its own event loop; yield the base URL.
+
+    For synchronous callers (hypothesis, schemathesis) that would block the test's own loop.
+    """
+    app = create_app(settings)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="gateway-under-test", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the threaded gateway did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

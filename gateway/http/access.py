@@ -89,6 +89,8 @@ class ScopeView:
     """Widgets served under ``/sql/``."""
     options: frozenset[str]
     """Queries served under ``/options/``: the allowed ones and every dropdown they use."""
+    dropdowns: frozenset[str]
+    """The options queries among them (not widgets, or feeding a widget's dropdown)."""
     widgets_json: bytes
     apps_json: bytes
 
@@ -101,13 +103,15 @@ def scope_view(catalog: Catalog, scope: AccessScope, widgets_json: bytes, apps_j
         p.options_query for s in allowed if s.is_widget for p in s.params if p.options_query is not None
     }
     options = frozenset({s.id for s in allowed} | feeding)
+    dropdowns = frozenset({s.id for s in allowed if not s.is_widget} | feeding)
     if scope.unrestricted:
-        return ScopeView(widgets, options, widgets_json, apps_json)
+        return ScopeView(widgets, options, dropdowns, widgets_json, apps_json)
     manifest: dict[str, Any] = msgspec.json.decode(widgets_json)
     apps: list[dict[str, Any]] = msgspec.json.decode(apps_json)
     return ScopeView(
         widgets,
         options,
+        dropdowns,
         encode_json({wid: entry for wid, entry in manifest.items() if wid in widgets}),
         encode_json([app for app in (filter_app(a, widgets) for a in apps) if app is not None]),
     )

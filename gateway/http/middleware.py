@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 from gateway.errors import GatewayError, PayloadTooLarge, Unauthorized, error_body
 from gateway.executor import requester_gone
 from gateway.http.access import ACCESS_STATE_KEY, KeyTable
+from gateway.http.connection import ClientGone, wants_hsts, with_hsts
 from gateway.metrics import route_of
 from gateway.workspace.encode import encode_json
 
@@ -69,8 +70,8 @@ class EdgeMiddleware:
         origin = headers.get(b"origin", b"").decode("latin-1")
         status_box = [0]
         send = self._wrap_send(send, origin, request_id, status_box)
-        if scope.get("scheme") == "https" and _host_name(headers.get(b"host", b"")) not in _LOOPBACK:
-            send = _with_hsts(send)
+        if wants_hsts(scope, headers.get(b"host", b"")):
+            send = with_hsts(send)
         # The server never cancels a request whose client left; a query watches this instead.
         gone = ClientGone(receive)
         requester_gone.set(gone)  # this request's own task context: no reset needed
@@ -177,62 +178,35 @@ def access_entry(
     method: str, path: str, status: int, elapsed_s: float, request_id: str, notes: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """The access-log line (text) and its fields (JSON logs). ``path`` must be redacted already."""
+    duration_ms = round(elapsed_s * 1000, 1)
     fields: dict[str, Any] = {
         "request_id": request_id,
         "method": method,
         "path": path,
         "status": status,
-        "duration_ms": round(elapsed_s * 1000, 1),
+        "duration_ms": duration_ms,
     }
-    if "widget" in notes:
-        fields["widget"] = notes["widget"]
-    if "cache_key" in notes:
+    text = f"{method} {path} {status} {duration_ms}ms id={request_id}"
+    widget = notes.get("widget")
+    if widget is not None:
+        fields["widget"] = widget
+        text += f" widget={widget}"
+    key = notes.get("cache_key")
+    if key is not None:
         # A short digest of the cache key: identical requests share it, without logging values twice.
-        fields["params_hash"] = hashlib.blake2b(notes["cache_key"].encode(), digest_size=6).hexdigest()
-        fields.update((k, notes[k]) for k in ("cache", "rows") if k in notes)
-    if "error_code" in notes:
-        fields["error"] = notes["error_code"]
+        fields["params_hash"] = hashlib.blake2b(key.encode(), digest_size=6).hexdigest()
+        if "cache" in notes:
+            fields["cache"], fields["rows"] = notes["cache"], notes["rows"]
+            text += f" cache={notes['cache']} rows={notes['rows']}"
+    error = notes.get("error_code")
+    if error is not None:
+        fields["error"] = error
+        text += f" error={error}"
     key_name = getattr(notes.get("access"), "name", "*")  # a [[keys]] name (never the key itself)
     if key_name != "*":
         fields["key_name"] = key_name
-    shown = ("widget", "cache", "rows", "error", "key_name")
-    extra = "".join(f" {k}={fields[k]}" for k in shown if k in fields)
-    return f"{method} {path} {status} {fields['duration_ms']}ms id={request_id}{extra}", fields
-
-
-class ClientGone:
-    """Returns once the client closed the connection (``requester_gone`` for the executor)."""
-
-    __slots__ = ("fired", "receive")
-
-    def __init__(self, receive: Receive) -> None:
-        self.receive, self.fired = receive, False
-
-    async def __call__(self) -> None:
-        while (await self.receive())["type"] != "http.disconnect":
-            pass  # the (empty) body of a GET; the next message only comes with a disconnect
-        self.fired = True
-
-
-_LOOPBACK = frozenset({b"localhost", b"127.0.0.1", b"[::1]"})
-# Not on loopback names: browsers would pin HTTPS for every port of localhost for a year.
-_HSTS = (b"strict-transport-security", b"max-age=31536000")
-
-
-def _host_name(host: bytes) -> bytes:
-    """``localhost:8443`` -> ``localhost``; ``[::1]:8443`` -> ``[::1]``."""
-    if host.startswith(b"["):
-        return host.partition(b"]")[0] + b"]"
-    return host.partition(b":")[0]
-
-
-def _with_hsts(send: Send) -> Send:
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", []), _HSTS]
-        await send(message)
-
-    return wrapped
+        text += f" key_name={key_name}"
+    return text, fields
 
 
 def keys_match(given: bytes, keys: Iterable[bytes]) -> bool:

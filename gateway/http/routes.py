@@ -10,7 +10,7 @@ from litestar.exceptions import MethodNotAllowedException
 from litestar.types import Receive, Scope, Send
 
 from gateway import __version__
-from gateway.errors import DatabaseUnavailable, UnknownWidget, error_body
+from gateway.errors import DatabaseUnavailable, Forbidden, UnknownWidget, error_body
 from gateway.http.access import access_of, visible
 from gateway.http.serving import serve_query
 from gateway.http.state import GatewayState
@@ -60,7 +60,7 @@ async def openapi_json(request: Request[Any, Any, Any]) -> Response[bytes]:
             max_param_length=settings.max_param_length,
         )
         widgets = visible(published.catalog.widgets(), view.widgets)
-        document = encode_json(build_openapi(widgets, visible(published.catalog, view.options), info))
+        document = encode_json(build_openapi(widgets, visible(published.catalog, view.dropdowns), info))
         published.documents[access] = document
     return _json(document)
 
@@ -130,6 +130,8 @@ async def ready(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 @get("/metrics", summary="Prometheus metrics (needs the API key like every route but /health)")
 async def metrics(request: Request[Any, Any, Any]) -> Response[bytes]:
+    if not access_of(request.scope).unrestricted:  # its labels name every widget
+        raise Forbidden("metrics need a key that may use every widget")
     collected: Metrics = request.app.state.metrics
     return Response(content=collected.render(), media_type=METRICS_CONTENT_TYPE)
 

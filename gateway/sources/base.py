@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from gateway.errors import DatabaseBusy, DatabaseUnavailable
 log = logging.getLogger("gateway.sources")
 
 
+BUSY_WARNING_EVERY_S = 10.0
+"""At most one 'database busy' warning per source in this many seconds (bursts of 503s)."""
 CHUNK_ROWS = 5_000
 """Rows fetched per round trip; a large result never sits in memory as driver records at once."""
 
@@ -114,9 +117,11 @@ class Source:
         # returned connection before a request that has been waiting (seen: 1.3 s stalls and
         # spurious 503s at 8 concurrent requests on 5 connections). Behind the gate the pool
         # never has waiters, and each request waits its turn.
-        self._gate = asyncio.Semaphore(pool_size)
+        self._gate, self._gate_size = asyncio.Semaphore(pool_size), pool_size
         self.waiting = 0
         self._disconnected = False
+        self._busy_since_warning = 0
+        self._busy_warned_at = -BUSY_WARNING_EVERY_S
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
@@ -154,15 +159,30 @@ class Source:
             await self._gate.acquire()  # free slot: no timer needed
             return
         if self.waiting >= self.max_waiting:
-            raise DatabaseBusy(f"too many requests waiting for database {self.name!r}")
+            raise self._busy(f"too many requests waiting for database {self.name!r}")
         self.waiting += 1
         try:
             async with asyncio.timeout(self.pool_timeout_s):
                 await self._gate.acquire()
         except TimeoutError:
-            raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
+            raise self._busy(f"no free connection to database {self.name!r}") from None
         finally:
             self.waiting -= 1
+
+    def _busy(self, message: str) -> DatabaseBusy:
+        """The 503 to raise; logs one warning per burst, not one per rejected request."""
+        self._busy_since_warning += 1
+        now = time.monotonic()
+        if now - self._busy_warned_at >= BUSY_WARNING_EVERY_S:
+            log.warning(
+                "%s: %d request(s) answered 503 database_busy (pool of %d, queue of %d)",
+                message,
+                self._busy_since_warning,
+                self._gate_size,
+                self.max_waiting,
+            )
+            self._busy_warned_at, self._busy_since_warning = now, 0
+        return DatabaseBusy(message)
 
     async def _checkout(self) -> PoolProxiedConnection:
         """The pool itself, not an ``AsyncConnection``: a third of the cost per checkout."""

@@ -70,7 +70,9 @@ def _authorizer(action: int, arg1: str | None, arg2: str | None, _db: Any, _src:
         return sqlite3.SQLITE_OK  # SQLite reports this when it sets up json_each(); no write
     if action in _DENIED_ACTIONS:
         return sqlite3.SQLITE_DENY
-    if action == sqlite3.SQLITE_PRAGMA and (arg2 is not None or arg1 not in _READ_PRAGMAS):
+    if action == sqlite3.SQLITE_PRAGMA and arg1 not in _READ_PRAGMAS:
+        # Every other pragma is refused, with or without a value (`query_only = 0`); the
+        # argument of a read pragma is only a table or index name (`pragma_table_info('t')`).
         return sqlite3.SQLITE_DENY
     if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in _DENIED_FUNCTIONS:
         return sqlite3.SQLITE_DENY
@@ -158,6 +160,7 @@ class SqliteDriver:
         args = [bind_value(values.get(name)) for name in query.order]
         guard: _Guard = conn.gateway_guard
         guard.deadline = time.monotonic() + limits.timeout_ms / 1000
+        cancelled = False
         try:
             cursor = await conn.execute(query.text, args)
             try:
@@ -165,11 +168,13 @@ class SqliteDriver:
             finally:
                 await cursor.close()
         except BaseException as error:
-            if isinstance(error, asyncio.CancelledError):
-                guard.deadline = 0.0  # the progress handler stops the statement in its thread
+            cancelled = isinstance(error, asyncio.CancelledError)
             raise _translate(error) from error
         finally:
-            guard.deadline = float("inf")
+            # Cancelled (client gone): the statement still runs in the driver's thread, so the
+            # deadline stays passed and the progress handler stops it; the connection is then
+            # discarded. Resetting it here would let the statement run to its end.
+            guard.deadline = 0.0 if cancelled else float("inf")
 
     async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Column]:
         """Compile, then sample a few rows: SQLite declares no result types, values tell them."""

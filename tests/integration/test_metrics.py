@@ -1,9 +1,10 @@
-"""Observability: ``GET /metrics`` (behind the API key, unlike ``/health``) reports, in Prometheus
-text format, the requests by route and status, a latency histogram per widget, failed data requests
-by error code, cache hits/misses/single-flight joins, statements run per query and each source's
-connections in use and waiting requests, as they really happened. With ``log_format = json`` every
-line ``gateway serve`` writes is one JSON object, and the access lines carry request id, redacted
-path, status, duration, widget, params hash, cache status and rows, but never the API key.
+"""Observability: ``GET /metrics`` (behind an unrestricted API key, unlike ``/health``) reports,
+in Prometheus text format, the requests by route and status, a latency histogram per widget, failed
+data requests by error code, cache hits/misses/single-flight joins, statements run per query and
+each source's connections in use and waiting requests, as they really happened. With
+``log_format = json`` every line ``gateway serve`` writes is one JSON object, and the access lines
+carry request id, redacted path, status, duration, widget, params hash, cache status and rows, but
+never the API key.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway import __version__
+from gateway.settings import ScopedKey
 from tests.conftest import DEMO_QUERIES, Backend, make_settings, running
 from tests.integration.test_cli import free_port, serving
 from tests.integration.test_reload import eventually
@@ -66,6 +68,15 @@ async def test_metrics_need_the_api_key_and_health_does_not(backend: Backend, fo
         assert (await client.get("/metrics")).status_code == 401
         assert (await client.get("/metrics", params={"api_key": "wrong"})).status_code == 401
         assert (await client.get("/health")).status_code == 200
+        await scrape(client)
+
+
+async def test_metrics_are_refused_to_a_key_limited_to_some_widgets(backend: Backend, folder: Path) -> None:
+    scoped = ScopedKey(name="research", key="scoped-key", allow=("fast",))
+    async with running(make_settings(backend, folder, api_keys=(KEY,), keys=(scoped,))) as client:
+        refused = await client.get("/metrics", headers={"X-API-Key": "scoped-key"})
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+        assert "slow" not in refused.text  # its labels would name widgets outside the scope
         await scrape(client)
 
 
