@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import os
 import socket
 import threading
 import time
@@ -19,6 +21,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import pytest
 import uvicorn
 
 from gateway.http import create_app
@@ -223,3 +226,39 @@ def threaded_server(settings: Settings) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+# --- leak guard ------------------------------------------------------------------------------------
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def pg_sockets(pid: int | str = "self", port: int = PG_PORT) -> int:
+    """TCP connections of process ``pid`` to PostgreSQL (Linux ``/proc``)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}") as lines:
+            for line in list(lines)[1:]:
+                fields = line.split()
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                if remote_port == port and fields[3] == "01" and fields[9] in inodes:  # 01: established
+                    count += 1
+    return count
+
+
+@pytest.fixture(scope="module", autouse=True)
+def leak_guard() -> Iterator[None]:
+    """Import into a DB-heavy test module: once it is done, no connection or descriptor is left."""
+    before = open_fds()
+    yield
+    gc.collect()
+    assert pg_sockets() == 0, "a PostgreSQL connection outlived its app"
+    assert open_fds() <= before + 8, (before, open_fds())

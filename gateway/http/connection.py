@@ -2,13 +2,17 @@
 
 ``ClientGone``: the server never cancels a request whose client disconnected, so a query would
 keep its connection busy for nobody; the executor watches this signal instead
-(``gateway.executor.requester_gone``). ``with_hsts``: over TLS, tell browsers to stay on HTTPS.
+(``gateway.executor.requester_gone``). ``check_request_head``: uvicorn's httptools parser caps
+the URL (~64 KiB, a 400) but accepts header blocks of any size, so that limit lives here.
+``with_hsts``: over TLS, tell browsers to stay on HTTPS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from gateway.errors import GatewayError
 
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -52,3 +56,17 @@ def with_hsts(send: Send) -> Send:
         await send(message)
 
     return wrapped
+
+
+MAX_HEADER_BYTES = 64 << 10
+"""Most bytes of request headers (431 above)."""
+
+
+class HeadersTooLarge(GatewayError):
+    status, code = 431, "headers_too_large"
+
+
+def check_request_head(scope: dict[str, Any]) -> None:
+    """Refuse an oversized header block before anything reads it."""
+    if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+        raise HeadersTooLarge(f"request headers over {MAX_HEADER_BYTES} bytes")

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl, urlencode
 from gateway.errors import GatewayError, PayloadTooLarge, Unauthorized, error_body
 from gateway.executor import requester_gone
 from gateway.http.access import ACCESS_STATE_KEY, KeyTable
-from gateway.http.connection import ClientGone, wants_hsts, with_hsts
+from gateway.http.connection import ClientGone, check_request_head, wants_hsts, with_hsts
 from gateway.metrics import route_of
 from gateway.workspace.encode import encode_json
 
@@ -79,6 +79,7 @@ class EdgeMiddleware:
             if scope["method"] == "OPTIONS" and b"access-control-request-method" in headers:
                 await self._preflight(origin, headers, send)
             else:
+                check_request_head(scope)  # before anything reads the headers
                 self._authorize(scope, headers)
                 self._check_body_size(headers)
                 await self.app(scope, receive, send)

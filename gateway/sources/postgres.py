@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import asyncpg
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from gateway.catalog.sqlcheck import CompiledSql
@@ -69,13 +70,27 @@ def create_engine(db: DatabaseSettings, settings: Settings, limits: Limits) -> A
     if db.search_path:
         server_settings["search_path"] = db.search_path
     return create_async_engine(
-        db.url,
+        asyncpg_url(db.url),
         pool_size=db.pool_size,
         max_overflow=0,
         pool_timeout=settings.pool_timeout_s,
         pool_reset_on_return=None,  # we end every transaction ourselves (see fetch)
         connect_args={"server_settings": server_settings, "timeout": settings.connect_timeout_s},
     )
+
+
+def asyncpg_url(url: str) -> URL:
+    """libpq's ``sslmode=`` (what hosted PostgreSQL URLs carry) as asyncpg's ``ssl=``.
+
+    asyncpg takes the same mode names under another key; passed through as is, ``sslmode``
+    made every connection attempt fail ("unexpected keyword argument").
+    """
+    parsed = make_url(url)
+    mode = parsed.query.get("sslmode")
+    if mode is None:
+        return parsed
+    mode = mode if isinstance(mode, str) else mode[-1]
+    return parsed.difference_update_query(["sslmode"]).update_query_dict({"ssl": mode})
 
 
 class PostgresDriver:

@@ -157,7 +157,7 @@ class SqliteDriver:
         limits: Limits,
         sink: RowSink,
     ) -> Fetched:
-        args = [bind_value(values.get(name)) for name in query.order]
+        args = bind_args(query, values)
         guard: _Guard = conn.gateway_guard
         guard.deadline = time.monotonic() + limits.timeout_ms / 1000
         cancelled = False
@@ -178,7 +178,7 @@ class SqliteDriver:
 
     async def explain(self, conn: Any, query: CompiledSql, values: Mapping[str, Any]) -> list[Column]:
         """Compile, then sample a few rows: SQLite declares no result types, values tell them."""
-        args = [bind_value(values.get(name)) for name in query.order]
+        args = bind_args(query, values)
         try:
             cursor = await conn.execute(f"EXPLAIN {query.text}", args)
             await cursor.close()
@@ -262,12 +262,31 @@ def _kind_of(values: list[Any]) -> str:
     return "text"
 
 
+_INT64 = 2**63
+
+
+def bind_args(query: CompiledSql, values: Mapping[str, Any]) -> list[Any]:
+    """Positional values for ``query``; a value SQLite cannot hold is a 422 naming its param."""
+    args, problems = [], []
+    for name in query.order:
+        try:
+            args.append(bind_value(values.get(name)))
+        except ValueError as exc:
+            problems.append(ParamProblem(name, f"{name} {exc}"))
+    if problems:
+        raise InvalidParameters(problems)
+    return args
+
+
 def bind_value(value: Any) -> Any:
     """SQLite stores dates as ISO text and booleans as 0/1; lists travel as one JSON array."""
     if isinstance(value, list):
         return json.dumps([_json_item(v) for v in value])
     if isinstance(value, bool):
         return int(value)
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        # e.g. a LIMIT of 1e300 (a whole number, made an int): sqlite3 would raise OverflowError
+        raise ValueError("is out of range for a 64-bit integer")
     if isinstance(value, date):
         return value.isoformat()
     return value

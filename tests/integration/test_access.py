@@ -18,7 +18,10 @@ from gateway.errors import ConfigError
 from gateway.http import access
 from gateway.settings import ScopedKey, load_settings
 from tests.conftest import Backend, make_settings, running
-from tests.faults import assert_error
+from tests.faults import (
+    assert_error,
+    leak_guard,  # noqa: F401  (autouse: no connection outlives a module)
+)
 
 ADMIN, TEAM_A, TEAM_B, TEAM_C, TEAM_D = "k-admin", "k-team-a", "k-team-b", "k-team-c", "k-team-d"
 KEYS = (

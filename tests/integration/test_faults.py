@@ -15,7 +15,16 @@ import pytest
 
 from gateway.settings import DatabaseSettings, Settings
 from tests.conftest import Backend, make_settings, running
-from tests.faults import FaultProxy, admin, assert_error, fault_proxy, gateway_sessions, marker, wait_until
+from tests.faults import (
+    FaultProxy,
+    admin,
+    assert_error,
+    fault_proxy,
+    gateway_sessions,
+    leak_guard,  # noqa: F401  (autouse: no connection outlives a module)
+    marker,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 

@@ -20,7 +20,12 @@ import httpx
 import pytest
 
 from tests.conftest import PG_ADMIN_URL, Backend, make_settings, running
-from tests.faults import gateway_sessions, marker, wait_until
+from tests.faults import (
+    gateway_sessions,
+    leak_guard,  # noqa: F401  (autouse: no connection outlives a module)
+    marker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.asyncio
 

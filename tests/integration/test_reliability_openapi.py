@@ -17,7 +17,10 @@ from schemathesis.checks import not_a_server_error
 from gateway.catalog import load_catalog
 from gateway.workspace.openapi import DocumentInfo, build_openapi
 from tests.conftest import DEMO_QUERIES, Backend, make_settings
-from tests.faults import threaded_server
+from tests.faults import (
+    leak_guard,  # noqa: F401  (autouse: no connection outlives a module)
+    threaded_server,
+)
 
 KEY = "fuzz-key"
 TYPES = """/*

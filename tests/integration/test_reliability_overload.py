@@ -15,7 +15,10 @@ import httpx
 import pytest
 
 from tests.conftest import Backend, make_settings, running
-from tests.faults import assert_error
+from tests.faults import (
+    assert_error,
+    leak_guard,  # noqa: F401  (autouse: no connection outlives a module)
+)
 
 KEY = "overload-key"
 HOLD_S = 3

@@ -16,8 +16,12 @@ import pytest
 from gateway.errors import CatalogError
 from gateway.http import create_app
 from tests.conftest import Backend, make_settings, running
-from tests.faults import admin, admin_script, assert_error
-
+from tests.faults import (
+    admin,
+    admin_script,
+    assert_error,
+    leak_guard,  # noqa: F401  (autouse: no connection outlives a module)
+)
 
 
 def widget(sql: str, extra: str = "") -> str:
