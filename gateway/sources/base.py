@@ -21,8 +21,9 @@ from gateway.errors import DatabaseBusy, DatabaseUnavailable
 log = logging.getLogger("gateway.sources")
 
 
-BUSY_WARNING_EVERY_S = 10.0
-"""At most one 'database busy' warning per source in this many seconds (bursts of 503s)."""
+WARNING_EVERY_S = 10.0
+"""At most one warning of a kind (busy, cannot connect) per source in this many seconds: a burst
+of 503s or an outage under load would otherwise write one line per request."""
 CHUNK_ROWS = 5_000
 """Rows fetched per round trip; a large result never sits in memory as driver records at once."""
 
@@ -120,8 +121,7 @@ class Source:
         self._gate, self._gate_size = asyncio.Semaphore(pool_size), pool_size
         self.waiting = 0
         self._disconnected = False
-        self._busy_since_warning = 0
-        self._busy_warned_at = -BUSY_WARNING_EVERY_S
+        self._warnings = _Debounced()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
@@ -171,17 +171,8 @@ class Source:
 
     def _busy(self, message: str) -> DatabaseBusy:
         """The 503 to raise; logs one warning per burst, not one per rejected request."""
-        self._busy_since_warning += 1
-        now = time.monotonic()
-        if now - self._busy_warned_at >= BUSY_WARNING_EVERY_S:
-            log.warning(
-                "%s: %d request(s) answered 503 database_busy (pool of %d, queue of %d)",
-                message,
-                self._busy_since_warning,
-                self._gate_size,
-                self.max_waiting,
-            )
-            self._busy_warned_at, self._busy_since_warning = now, 0
+        pool = f"pool of {self._gate_size}, queue of {self.max_waiting}"
+        self._warnings.warn("busy", f"{message} ({pool}): %d request(s) answered 503 database_busy")
         return DatabaseBusy(message)
 
     async def _checkout(self) -> PoolProxiedConnection:
@@ -192,7 +183,8 @@ class Source:
         except sa_exc.TimeoutError:
             raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
         except Exception as error:  # any failure to connect is an outage to the client
-            log.warning("cannot connect to database %r: %s", self.name, _one_line(error))
+            reason = _one_line(error).replace("%", "%%")
+            self._warnings.warn("connect", f"cannot connect to database {self.name!r}: {reason} (%d time(s))")
             raise DatabaseUnavailable(f"database {self.name!r} is unavailable") from None
 
     async def ping(self) -> None:
@@ -205,6 +197,22 @@ class Source:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class _Debounced:
+    """Counts occurrences per kind; logs the first, then at most one per ``WARNING_EVERY_S``."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._logged_at: dict[str, float] = {}
+
+    def warn(self, kind: str, template: str) -> None:
+        """``template`` holds one ``%d``: how many times it happened since the last warning."""
+        self._counts[kind] = self._counts.get(kind, 0) + 1
+        now = time.monotonic()
+        if now - self._logged_at.get(kind, -WARNING_EVERY_S) >= WARNING_EVERY_S:
+            log.warning(template, self._counts[kind])
+            self._logged_at[kind], self._counts[kind] = now, 0
 
 
 def _one_line(error: BaseException) -> str:
