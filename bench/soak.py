@@ -197,7 +197,7 @@ async def soak(minutes: float, folder: Path) -> dict[str, object]:
         await wait_until_up(base)
         total = minutes * 60
         warm, tally = Tally(), Tally()
-        await load(base, min(20.0, total / 6), warm)  # warm-up: caches, pools, allocator
+        await load(base, min(45.0, total / 4), warm)  # warm-up: caches, pools, allocator
         before = {"rss_mb": rss_mb(proc.pid), "pg_connections": pg_sockets(proc.pid)}
         loaded = asyncio.create_task(load(base, total, tally))
         sampling = asyncio.create_task(sample_rss(proc.pid, tally.rss_samples))
