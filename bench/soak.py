@@ -26,6 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -186,7 +187,7 @@ async def load(base: str, seconds: float, tally: Tally) -> None:
         await asyncio.gather(*(worker(client, until, seed, tally) for seed in range(WORKERS)))
 
 
-async def soak(minutes: float, folder: Path) -> dict[str, object]:
+async def soak(minutes: float, folder: Path) -> dict[str, Any]:
     config = write_config(folder)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -225,7 +226,7 @@ def report(
     restart_s: float,
     exit_code: int,
     folder: Path,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     server_errors = {s: n for s, n in tally.statuses.items() if s >= 500 and s not in (503, 504)}
     tracebacks = (folder / "serve.log").read_text(errors="replace").count("Traceback")
     checks = {
@@ -270,10 +271,10 @@ def _second_half_growth(samples: list[float]) -> float:
     return samples[-1] / _middle(samples) - 1
 
 
-def markdown(result: dict[str, object]) -> str:
-    statuses = ", ".join(f"{s}: {n:,}" for s, n in result["statuses"].items())  # type: ignore[attr-defined]
+def markdown(result: dict[str, Any]) -> str:
+    statuses = ", ".join(f"{s}: {n:,}" for s, n in result["statuses"].items())
     rss, conns = result["rss_mb"], result["pg_connections"]
-    checks = "\n".join(f"- {'pass' if ok else 'FAIL'}: {name}" for name, ok in result["checks"].items())  # type: ignore[attr-defined]
+    checks = "\n".join(f"- {'pass' if ok else 'FAIL'}: {name}" for name, ok in result["checks"].items())
     return (
         f"\n## Soak ({date.today().isoformat()}, `python -m bench.soak --minutes {result['minutes']}`)\n\n"
         f"{WORKERS} concurrent clients on loopback, mixed good and bad requests, PostgreSQL restarted "
@@ -281,9 +282,9 @@ def markdown(result: dict[str, object]) -> str:
         f"- requests: {result['requests']:,} "
         f"({result['abandoned_by_client']:,} abandoned by the client mid-query)\n"
         f"- statuses: {statuses}\n"
-        f"- RSS: {rss['warm']} MB after warm-up, {rss['mid_run']} MB mid-run, "  # type: ignore[index]
-        f"{rss['peak']} MB peak, {rss['after']} MB after\n"  # type: ignore[index]
-        f"- PostgreSQL connections: {conns['warm']} warm, {conns['after']} after\n"  # type: ignore[index]
+        f"- RSS: {rss['warm']} MB after warm-up, {rss['mid_run']} MB mid-run, "
+        f"{rss['peak']} MB peak, {rss['after']} MB after\n"
+        f"- PostgreSQL connections: {conns['warm']} warm, {conns['after']} after\n"
         f"{checks}\n"
     )
 

@@ -41,8 +41,7 @@ def sleeper(tag: str, seconds: float) -> str:
 
 def through(proxy: FaultProxy, backend: Backend, queries: Path, **overrides: object) -> Settings:
     """Settings for ``queries`` on ``backend``, reached through ``proxy``."""
-    pool_size = int(overrides.pop("pool_size", 2))  # type: ignore[call-overload]
-    db = DatabaseSettings("default", proxy.url(backend), search_path=backend.search_path, pool_size=pool_size)
+    db = DatabaseSettings("default", proxy.url(backend), search_path=backend.search_path, pool_size=2)
     return make_settings(backend, queries_dir=queries, databases={"default": db}, **overrides)
 
 

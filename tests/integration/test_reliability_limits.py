@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -102,7 +102,7 @@ async def test_a_chunked_body_of_unknown_length_is_refused_never_500(
     queries = write_queries({"trivial.sql": TRIVIAL})
     async with running(make_settings(sqlite_backend, queries_dir=queries, max_body_bytes=1024)) as client:
 
-        async def chunks():  # type: ignore[no-untyped-def]
+        async def chunks() -> AsyncIterator[bytes]:
             for _ in range(200):
                 yield b"z" * 10_000
 

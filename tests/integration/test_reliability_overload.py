@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
+from gateway.settings import Settings
 from tests.conftest import Backend, make_settings, running
 from tests.faults import (
     assert_error,
@@ -47,7 +48,7 @@ def saturating(backend: Backend, write_queries: Callable[..., Path]) -> Path:
     return write_queries({"hold.sql": hold_widget(backend.name), "cached.sql": CACHED, "typed.sql": TYPED})
 
 
-def settings_for(backend: Backend, queries: Path, **overrides: object):  # type: ignore[no-untyped-def]
+def settings_for(backend: Backend, queries: Path) -> Settings:
     return make_settings(
         backend,
         queries_dir=queries,
@@ -57,13 +58,12 @@ def settings_for(backend: Backend, queries: Path, **overrides: object):  # type:
         cache_admission="always",
         statement_timeout_ms=20_000,
         databases={"default": backend.database(pool_size=2)},
-        **overrides,
     )
 
 
-async def timed(request: object) -> tuple[httpx.Response, float]:
+async def timed(request: Awaitable[httpx.Response]) -> tuple[httpx.Response, float]:
     started = time.monotonic()
-    response = await request  # type: ignore[misc]
+    response = await request
     return response, time.monotonic() - started
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -106,9 +106,9 @@ async def pg_fingerprint(backend: Backend) -> dict[str, object]:
 
 
 @pytest.fixture
-async def pg_functions(pg_backend: Backend) -> Backend:
+async def pg_functions(pg_backend: Backend) -> AsyncIterator[Backend]:
     await admin_script(DROP + FUNCTIONS, search_path=pg_backend.search_path)
-    yield pg_backend  # type: ignore[misc]
+    yield pg_backend
     await admin_script(DROP, search_path=pg_backend.search_path)
 
 
