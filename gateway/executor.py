@@ -84,22 +84,37 @@ class Executor:
             return await source.driver.explain(conn, spec.compiled, values)
 
 
+WATCH_AFTER_S = 0.05
+"""Queries that finish sooner never start a watcher: most do, and a watcher is a task."""
+
+
 async def cancel_when(signal: Callable[[], Awaitable[object]], work: Awaitable[T]) -> T:
-    """Await ``work`` in the current task; cancel the task if ``signal()`` completes first."""
+    """Await ``work`` in the current task; cancel the task if ``signal()`` completes first.
+
+    The signal is only watched once the work has run for ``WATCH_AFTER_S``: a disconnect
+    matters for long queries, and watching costs a task per request.
+    """
     task = asyncio.current_task()
     assert task is not None
-    watcher = asyncio.ensure_future(signal())
+    watchers: list[asyncio.Future[object]] = []
 
     def _cancel(done: asyncio.Future[object]) -> None:
         if not done.cancelled() and done.exception() is None:
             task.cancel("requester gone")
 
-    watcher.add_done_callback(_cancel)
+    def _watch() -> None:
+        watcher = asyncio.ensure_future(signal())
+        watcher.add_done_callback(_cancel)
+        watchers.append(watcher)
+
+    timer = asyncio.get_running_loop().call_later(WATCH_AFTER_S, _watch)
     try:
         return await work
     finally:
-        watcher.remove_done_callback(_cancel)
-        watcher.cancel()
+        timer.cancel()
+        for watcher in watchers:
+            watcher.remove_done_callback(_cancel)
+            watcher.cancel()
 
 
 class _Counting:

@@ -141,9 +141,10 @@ class Source:
             try:
                 yield fairy.driver_connection
             except BaseException as error:
-                cancelled = isinstance(error, asyncio.CancelledError)
-                broken = cancelled or self.driver.is_disconnect(error)
-                self._disconnected = broken and not cancelled
+                broken = isinstance(error, asyncio.CancelledError) or self.driver.is_disconnect(error)
+                # Recycle the pool after any invalidation: the pool then only ever holds live
+                # connections, which lets _checkout take one without a greenlet round.
+                self._disconnected = broken
                 raise
             finally:
                 if broken:  # never hand a connection in an unknown state to the next request
@@ -176,9 +177,17 @@ class Source:
         return DatabaseBusy(message)
 
     async def _checkout(self) -> PoolProxiedConnection:
-        """The pool itself, not an ``AsyncConnection``: a third of the cost per checkout."""
+        """The pool itself, not an ``AsyncConnection``: a third of the cost per checkout.
+
+        An idle pooled connection is live (every invalidation recycles the pool) and taking it
+        needs no I/O, so no greenlet either; only opening a new connection goes through one.
+        """
+        pool = self.engine.sync_engine.pool
         try:
-            fairy: PoolProxiedConnection = await greenlet_spawn(self.engine.sync_engine.pool.connect)
+            if pool.checkedin() > 0:  # type: ignore[attr-defined]
+                fairy: PoolProxiedConnection = pool.connect()
+            else:
+                fairy = await greenlet_spawn(pool.connect)
             return fairy
         except sa_exc.TimeoutError:
             raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
