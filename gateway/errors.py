@@ -39,6 +39,12 @@ class GatewayError(Exception):
         self.headers = dict(headers or {})
 
 
+class InternalError(GatewayError):
+    """A bug: the client gets this shape, the log gets the traceback."""
+
+    status, code = 500, "internal_error"
+
+
 class InvalidParameters(GatewayError):
     status, code = 422, "invalid_parameter"
 

@@ -23,7 +23,7 @@ from gateway.executor import Executor
 from gateway.http.access import KeyTable
 from gateway.http.middleware import EdgeConfig, EdgeMiddleware
 from gateway.http.reload import watch
-from gateway.http.routes import ROUTES
+from gateway.http.routes import DATA_ROUTES, ROUTES
 from gateway.http.serving import REFRESH_FLAG
 from gateway.http.state import GatewayState, Published, wall_clock
 from gateway.metrics import Metrics
@@ -120,6 +120,7 @@ def create_app(
             max_body_bytes=settings.max_body_bytes,
             keys=KeyTable(settings.api_keys, settings.keys),
         ),
+        direct_routes=DATA_ROUTES,  # type: ignore[arg-type]  # Litestar's ASGI types, same functions
     )
     return app
 

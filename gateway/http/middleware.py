@@ -14,12 +14,12 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from gateway.errors import GatewayError, PayloadTooLarge, Unauthorized, error_body
+from gateway.errors import GatewayError, InternalError, PayloadTooLarge, Unauthorized, error_body
 from gateway.executor import requester_gone
 from gateway.http.access import ACCESS_STATE_KEY, KeyTable
 from gateway.http.connection import ClientGone, check_request_head, wants_hsts, with_hsts
@@ -33,6 +33,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 access_log = logging.getLogger("gateway.access")
+log = logging.getLogger("gateway.http")
 # Request ids: a random per-process prefix and a counter (unique, and no system call per request).
 _ID_PREFIX = os.urandom(4).hex()
 _ids = itertools.count(1)
@@ -52,8 +53,13 @@ class EdgeConfig:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, config: EdgeConfig) -> None:
+    def __init__(
+        self, app: ASGIApp, config: EdgeConfig, direct_routes: Mapping[str, ASGIApp] | None = None
+    ) -> None:
+        """``direct_routes``: mount prefix -> ASGI function answering GET/HEAD below it without
+        passing through ``app`` (the data routes: Litestar's router costs ~4 % of a query)."""
         self.app, self.config = app, config
+        self._direct = dict(direct_routes or {})
         keys = config.keys
         self._keys = keys if keys is not None else KeyTable([k.decode() for k in config.api_keys])
         self._key_header = config.key_header.lower().encode("latin-1")
@@ -82,7 +88,11 @@ class EdgeMiddleware:
                 check_request_head(scope)  # before anything reads the headers
                 self._authorize(scope, headers)
                 self._check_body_size(headers)
-                await self.app(scope, receive, send)
+                route = self._direct_route(scope)
+                if route is None:
+                    await self.app(scope, receive, send)
+                else:
+                    await _call_direct(route, scope, receive, send)
         except GatewayError as error:
             await _send_error(send, error, request_id)
         except asyncio.CancelledError:
@@ -92,6 +102,17 @@ class EdgeMiddleware:
             # The client left and its query was cancelled: there is nobody to answer.
         finally:
             self._log(scope, status_box[0], started, request_id)
+
+    def _direct_route(self, scope: Scope) -> ASGIApp | None:
+        """The direct route for this request, with ``scope["path"]`` as a mount would see it."""
+        if scope["method"] not in ("GET", "HEAD"):
+            return None
+        path: str = scope["path"]
+        for prefix, route in self._direct.items():
+            if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] == "/":
+                scope["path"] = path[len(prefix) :]
+                return route
+        return None
 
     def _wrap_send(self, send: Send, origin: str, request_id: str, status_box: list[int]) -> Send:
         allowed = origin in self.config.origins
@@ -240,6 +261,20 @@ def _query_value(scope: Scope, name: str) -> bytes | None:
         if key == name:
             return bytes(value, "latin-1")
     return None
+
+
+async def _call_direct(route: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run a direct route with the error handling Litestar gives the routes it runs itself."""
+    notes = scope["state"]
+    try:
+        await route(scope, receive, send)
+    except GatewayError as error:
+        notes["error_code"] = error.code  # read by the access log and metrics
+        raise
+    except Exception:
+        notes["error_code"] = "internal_error"
+        log.error("unhandled error (request %s)", notes.get("request_id"), exc_info=True)
+        raise InternalError("internal error") from None
 
 
 async def _send_error(send: Send, error: GatewayError, request_id: str) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from gateway.catalog.sqlcheck import CompiledSql
 from gateway.errors import DatabaseBusy, DatabaseUnavailable
+from gateway.sources.gate import FifoGate
 
 log = logging.getLogger("gateway.sources")
 
@@ -114,12 +115,7 @@ class Source:
         self.name, self.engine, self.driver, self.dialect = name, engine, driver, dialect
         self.default_limits = default_limits
         self.pool_timeout_s, self.max_waiting = pool_timeout_s, max_waiting
-        # A FIFO gate in front of the pool: SQLAlchemy's asyncio pool lets new arrivals take a
-        # returned connection before a request that has been waiting (seen: 1.3 s stalls and
-        # spurious 503s at 8 concurrent requests on 5 connections). Behind the gate the pool
-        # never has waiters, and each request waits its turn.
-        self._gate, self._gate_size = asyncio.Semaphore(pool_size), pool_size
-        self.waiting = 0
+        self._gate = FifoGate(pool_size)  # requests wait their turn in arrival order (gate.py)
         self._disconnected = False
         self._warnings = _Debounced()
 
@@ -154,25 +150,22 @@ class Source:
         finally:
             self._gate.release()
 
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for a connection."""
+        return self._gate.waiting
+
     async def _enter_gate(self) -> None:
         """Wait (in arrival order) for a connection slot; 503 when the wait would be too long."""
-        if not self._gate.locked():
-            await self._gate.acquire()  # free slot: no timer needed
-            return
-        if self.waiting >= self.max_waiting:
+        gate = self._gate
+        if gate.free <= 0 and gate.waiting >= self.max_waiting:
             raise self._busy(f"too many requests waiting for database {self.name!r}")
-        self.waiting += 1
-        try:
-            async with asyncio.timeout(self.pool_timeout_s):
-                await self._gate.acquire()
-        except TimeoutError:
-            raise self._busy(f"no free connection to database {self.name!r}") from None
-        finally:
-            self.waiting -= 1
+        if not await gate.acquire(self.pool_timeout_s):
+            raise self._busy(f"no free connection to database {self.name!r}")
 
     def _busy(self, message: str) -> DatabaseBusy:
         """The 503 to raise; logs one warning per burst, not one per rejected request."""
-        pool = f"pool of {self._gate_size}, queue of {self.max_waiting}"
+        pool = f"pool of {self._gate.size}, queue of {self.max_waiting}"
         self._warnings.warn("busy", f"{message} ({pool}): %d request(s) answered 503 database_busy")
         return DatabaseBusy(message)
 
