@@ -77,11 +77,14 @@ class ResponseCache:
         return entry
 
     async def fetch(
-        self, key: str, ttl_s: float, compute: Compute, *, force: bool = False
+        self, key: str, ttl_s: float, compute: Compute, *, force: bool = False, peeked: bool = False
     ) -> tuple[Entry, str]:
-        """The entry for ``key`` and how it was obtained: ``HIT``, ``MISS`` or ``REFRESH``."""
+        """The entry for ``key`` and how it was obtained: ``HIT``, ``MISS`` or ``REFRESH``.
+
+        ``peeked``: the caller's ``peek`` just missed, so an in-process store need not be asked again.
+        """
         status = "REFRESH" if force else "MISS"
-        if not force:
+        if not force and not (peeked and isinstance(self.store, MemoryStore)):
             entry = await self.store.get(key)
             if entry is not None and entry.fresh(self.clock()):
                 self._after_hit(key, entry, compute)

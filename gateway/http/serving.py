@@ -76,7 +76,7 @@ async def serve_query(
     entry = None if force else cache.peek(key, compute)
     status = "HIT"
     if entry is None:
-        entry, status = await cache.fetch(key, ttl_s, compute, force=force)
+        entry, status = await cache.fetch(key, ttl_s, compute, force=force, peeked=not force)
     notes["cache"], notes["rows"] = status, entry.rows
     return _respond(headers, entry, status, now_s=cache.clock(), cacheable=True)
 

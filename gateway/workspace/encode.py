@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import starmap
 from typing import Any
 
 import msgspec
@@ -39,7 +40,7 @@ def encode_rows(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> byte
     if not rows:
         return b"[]"
     row = row_type(columns)
-    return _encoder.encode([row(*r) for r in rows])
+    return _encoder.encode(list(starmap(row, rows)))
 
 
 def records(columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
@@ -63,7 +64,7 @@ class JsonArray:
         if not rows:
             return
         row = row_type(columns)
-        self._pieces.append(_encoder.encode([row(*r) for r in rows]))
+        self._pieces.append(_encoder.encode(list(starmap(row, rows))))  # starmap: no per-row frame
         self.rows += len(rows)
 
     def body(self) -> bytes:
