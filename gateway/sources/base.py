@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -119,36 +118,14 @@ class Source:
         self._disconnected = False
         self._warnings = _Debounced()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[Any]:
-        """Check out a pooled connection and yield the raw driver connection.
+    def connection(self) -> _Lease:
+        """``async with source.connection() as conn``: a pooled connection, as the raw driver's.
 
         Pool exhaustion becomes ``DatabaseBusy`` (503), failure to connect
         ``DatabaseUnavailable`` (503). A connection that broke while in use is invalidated,
         and the pool is recycled so the next request reconnects instead of failing again.
         """
-        await self._enter_gate()
-        try:
-            if self._disconnected:
-                self._disconnected = False
-                await self.engine.dispose()
-            fairy = await self._checkout()
-            broken = False
-            try:
-                yield fairy.driver_connection
-            except BaseException as error:
-                broken = isinstance(error, asyncio.CancelledError) or self.driver.is_disconnect(error)
-                # Recycle the pool after any invalidation: the pool then only ever holds live
-                # connections, which lets _checkout take one without a greenlet round.
-                self._disconnected = broken
-                raise
-            finally:
-                if broken:  # never hand a connection in an unknown state to the next request
-                    await asyncio.shield(greenlet_spawn(fairy.invalidate))
-                else:
-                    fairy.close()  # back to the pool; no reset round trip (reset_on_return=None)
-        finally:
-            self._gate.release()
+        return _Lease(self)
 
     @property
     def waiting(self) -> int:
@@ -199,6 +176,46 @@ class Source:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+class _Lease:
+    """One checkout of a source's connection (a class: cheaper per query than a generator)."""
+
+    __slots__ = ("fairy", "source")
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.fairy: PoolProxiedConnection | None = None
+
+    async def __aenter__(self) -> Any:
+        source = self.source
+        await source._enter_gate()
+        try:
+            if source._disconnected:
+                source._disconnected = False
+                await source.engine.dispose()
+            self.fairy = await source._checkout()
+        except BaseException:
+            source._gate.release()
+            raise
+        return self.fairy.driver_connection
+
+    async def __aexit__(self, _type: object, error: BaseException | None, _tb: object) -> None:
+        source, fairy = self.source, self.fairy
+        assert fairy is not None
+        try:
+            if error is not None and (
+                isinstance(error, asyncio.CancelledError) or source.driver.is_disconnect(error)
+            ):
+                # Never hand a connection in an unknown state to the next request, and recycle
+                # the pool: it then only ever holds live connections, which lets _checkout take
+                # one without a greenlet round.
+                source._disconnected = True
+                await asyncio.shield(greenlet_spawn(fairy.invalidate))
+            else:
+                fairy.close()  # back to the pool; no reset round trip (reset_on_return=None)
+        finally:
+            source._gate.release()
 
 
 class _Debounced:
