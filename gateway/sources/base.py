@@ -127,6 +127,18 @@ class Source:
         """
         return _Lease(self)
 
+    async def _recycle_pool(self) -> None:
+        """Replace the pool, then close the old one's idle connections.
+
+        The swap happens before any await, so no request can check out of the old pool once
+        it is condemned (it may hold records invalidated without a connection; ``_checkout``
+        takes idle records without a greenlet and could not reconnect them).
+        """
+        self._disconnected = False
+        engine = self.engine.sync_engine
+        old, engine.pool = engine.pool, engine.pool.recreate()
+        await greenlet_spawn(old.dispose)
+
     @property
     def waiting(self) -> int:
         """Requests waiting for a connection."""
@@ -155,13 +167,19 @@ class Source:
         pool = self.engine.sync_engine.pool
         try:
             if pool.checkedin() > 0:  # type: ignore[attr-defined]
-                fairy: PoolProxiedConnection = pool.connect()
-            else:
-                fairy = await greenlet_spawn(pool.connect)
+                try:
+                    fairy: PoolProxiedConnection = pool.connect()
+                    return fairy
+                except sa_exc.MissingGreenlet:
+                    # An idle record without a connection (not expected: every failure recycles
+                    # the pool). SQLAlchemy put it back; reconnect it the slow way.
+                    log.debug("idle pooled record without a connection on %r; reconnecting", self.name)
+            fairy = await greenlet_spawn(pool.connect)
             return fairy
         except sa_exc.TimeoutError:
             raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
         except Exception as error:  # any failure to connect is an outage to the client
+            self._disconnected = True  # a failed reconnect leaves a record without a connection
             reason = _one_line(error).replace("%", "%%")
             self._warnings.warn("connect", f"cannot connect to database {self.name!r}: {reason} (%d time(s))")
             raise DatabaseUnavailable(f"database {self.name!r} is unavailable") from None
@@ -192,8 +210,7 @@ class _Lease:
         await source._enter_gate()
         try:
             if source._disconnected:
-                source._disconnected = False
-                await source.engine.dispose()
+                await source._recycle_pool()
             self.fairy = await source._checkout()
         except BaseException:
             source._gate.release()

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from gateway.settings import DatabaseSettings, Settings
+from gateway.sources import open_source
 from tests.conftest import Backend, make_settings, running
 from tests.faults import (
     FaultProxy,
@@ -199,3 +200,49 @@ async def test_a_waiting_request_takes_over_when_the_first_client_of_a_key_leave
         assert response.status_code == 200 and response.json()[0]["tag"] == tag
         # The abandoned query was cancelled, so the waiting request ran its own.
         assert client.app.state.gateway.executor.executions["sleeper"] == 2  # type: ignore[attr-defined]
+
+
+async def test_clients_leaving_in_waves_never_cost_later_requests_a_503(
+    pg_backend: Backend, write_queries: Callable[..., Path]
+) -> None:
+    """Cancelled queries invalidate their connections and recycle the pool, some of them while
+    other requests are connecting: whatever is left in the pool must still serve the next ones."""
+    tag = marker()
+    queries = write_queries({"sleeper.sql": sleeper(tag, 0.3), "trivial.sql": TRIVIAL})
+    settings = make_settings(
+        pg_backend, queries_dir=queries, databases={"default": pg_backend.database(pool_size=3)}
+    )
+    async with running(settings) as client:
+        for wave in range(12):
+            writers = [await _abandon(client, "/sql/sleeper") for _ in range(6)]
+            await asyncio.sleep(0.02 * (wave % 6))  # leave at different points: queued, connecting, running
+            for writer in writers:
+                writer.close()
+            answers = await asyncio.gather(*(client.get("/sql/trivial") for _ in range(12)))
+            failed = [a.text for a in answers if a.status_code != 200]
+            assert not failed, failed
+        assert await wait_until(lambda: _none_active(tag), timeout_s=2)
+
+
+async def test_a_pool_recycled_after_a_cancelled_query_never_hands_out_a_dead_connection(
+    pg_backend: Backend,
+) -> None:
+    """A cancelled query invalidates its connection (its record goes back to the pool without
+    one) and asks for a pool recycle; requests arriving while the recycle closes the old pool's
+    connections must get live ones, not a 503."""
+    settings = make_settings(pg_backend, databases={"default": pg_backend.database(pool_size=3)})
+    source = open_source(settings.databases["default"], settings)
+
+    async def one_query() -> int:
+        async with source.connection() as conn:
+            return int(await conn.fetchval("SELECT 1"))
+
+    try:
+        for _ in range(10):
+            assert await asyncio.gather(*(one_query() for _ in range(3))) == [1, 1, 1]  # 3 idle
+            with pytest.raises(asyncio.CancelledError):
+                async with source.connection():
+                    raise asyncio.CancelledError  # as a client leaving mid-query does
+            assert await asyncio.gather(*(one_query() for _ in range(3))) == [1, 1, 1]
+    finally:
+        await source.close()
