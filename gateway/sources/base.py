@@ -9,9 +9,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, Pool, PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 from gateway.catalog.sqlcheck import CompiledSql
@@ -117,6 +118,23 @@ class Source:
         self._gate = FifoGate(pool_size)  # requests wait their turn in arrival order (gate.py)
         self._disconnected = False
         self._warnings = _Debounced()
+        # Records of the current pool left without a connection (invalidated; a failed
+        # reconnect leaves them so): taking one means connecting, which needs a greenlet (see
+        # _checkout). Kept by pool events; each record is tagged with the pool generation it was
+        # connected in, so late invalidations from a replaced pool are not counted.
+        self._generation = 0
+        self._unconnected: set[ConnectionPoolEntry] = set()
+        event.listen(engine.sync_engine, "connect", self._on_connect)
+        event.listen(engine.sync_engine, "invalidate", self._on_invalidate)
+
+    def _on_connect(self, _dbapi: object, record: ConnectionPoolEntry) -> None:
+        if record.record_info is not None:  # None only for a detached connection
+            record.record_info["generation"] = self._generation
+        self._unconnected.discard(record)
+
+    def _on_invalidate(self, _dbapi: object, record: ConnectionPoolEntry, _error: object) -> None:
+        if (record.record_info or {}).get("generation") == self._generation:
+            self._unconnected.add(record)
 
     def connection(self) -> _Lease:
         """``async with source.connection() as conn``: a pooled connection, as the raw driver's.
@@ -127,16 +145,21 @@ class Source:
         """
         return _Lease(self)
 
+    @property
+    def pool(self) -> Pool:
+        return self.engine.sync_engine.pool
+
     async def _recycle_pool(self) -> None:
         """Replace the pool, then close the old one's idle connections.
 
-        The swap happens before any await, so no request can check out of the old pool once
-        it is condemned (it may hold records invalidated without a connection; ``_checkout``
-        takes idle records without a greenlet and could not reconnect them).
+        The swap happens before any await, so no request checks out of the old pool once it
+        is condemned; connections still checked out of it are closed when returned (_Lease).
         """
         self._disconnected = False
         engine = self.engine.sync_engine
         old, engine.pool = engine.pool, engine.pool.recreate()
+        self._generation += 1
+        self._unconnected.clear()
         await greenlet_spawn(old.dispose)
 
     @property
@@ -158,28 +181,26 @@ class Source:
         self._warnings.warn("busy", f"{message} ({pool}): %d request(s) answered 503 database_busy")
         return DatabaseBusy(message)
 
-    async def _checkout(self) -> PoolProxiedConnection:
+    async def _checkout(self, pool: Pool) -> PoolProxiedConnection:
         """The pool itself, not an ``AsyncConnection``: a third of the cost per checkout.
 
-        An idle pooled connection is live (every invalidation recycles the pool) and taking it
-        needs no I/O, so no greenlet either; only opening a new connection goes through one.
+        When every idle record holds a live connection, taking one needs no I/O and so no
+        greenlet either (a third of the checkout again); connecting goes through one.
         """
-        pool = self.engine.sync_engine.pool
         try:
-            if pool.checkedin() > 0:  # type: ignore[attr-defined]
+            if not self._unconnected and pool.checkedin() > 0:  # type: ignore[attr-defined]
                 try:
                     fairy: PoolProxiedConnection = pool.connect()
                     return fairy
                 except sa_exc.MissingGreenlet:
-                    # An idle record without a connection (not expected: every failure recycles
-                    # the pool). SQLAlchemy put it back; reconnect it the slow way.
+                    # A record that must reconnect although no event said so; SQLAlchemy put
+                    # it back. Connect the slow way.
                     log.debug("idle pooled record without a connection on %r; reconnecting", self.name)
             fairy = await greenlet_spawn(pool.connect)
             return fairy
         except sa_exc.TimeoutError:
             raise DatabaseBusy(f"no free connection to database {self.name!r}") from None
         except Exception as error:  # any failure to connect is an outage to the client
-            self._disconnected = True  # a failed reconnect leaves a record without a connection
             reason = _one_line(error).replace("%", "%%")
             self._warnings.warn("connect", f"cannot connect to database {self.name!r}: {reason} (%d time(s))")
             raise DatabaseUnavailable(f"database {self.name!r} is unavailable") from None
@@ -199,11 +220,12 @@ class Source:
 class _Lease:
     """One checkout of a source's connection (a class: cheaper per query than a generator)."""
 
-    __slots__ = ("fairy", "source")
+    __slots__ = ("fairy", "pool", "source")
 
     def __init__(self, source: Source) -> None:
         self.source = source
         self.fairy: PoolProxiedConnection | None = None
+        self.pool: Pool | None = None
 
     async def __aenter__(self) -> Any:
         source = self.source
@@ -211,7 +233,8 @@ class _Lease:
         try:
             if source._disconnected:
                 await source._recycle_pool()
-            self.fairy = await source._checkout()
+            self.pool = source.pool
+            self.fairy = await source._checkout(self.pool)
         except BaseException:
             source._gate.release()
             raise
@@ -221,13 +244,13 @@ class _Lease:
         source, fairy = self.source, self.fairy
         assert fairy is not None
         try:
-            if error is not None and (
-                isinstance(error, asyncio.CancelledError) or source.driver.is_disconnect(error)
-            ):
-                # Never hand a connection in an unknown state to the next request, and recycle
-                # the pool: it then only ever holds live connections, which lets _checkout take
-                # one without a greenlet round.
-                source._disconnected = True
+            cancelled = isinstance(error, asyncio.CancelledError)
+            disconnected = error is not None and not cancelled and source.driver.is_disconnect(error)
+            if disconnected:
+                source._disconnected = True  # the others are likely gone too: recycle the pool
+            if cancelled or disconnected or self.pool is not source.pool:
+                # Never hand a connection in an unknown state to the next request; and one of a
+                # replaced pool would stay open in it until garbage collection.
                 await asyncio.shield(greenlet_spawn(fairy.invalidate))
             else:
                 fairy.close()  # back to the pool; no reset round trip (reset_on_return=None)
