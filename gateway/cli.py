@@ -182,7 +182,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     app = create_app(settings)
     _refuse_busy_port(settings.host, settings.port)
-    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not (settings.api_keys or settings.keys):
         log.warning(
             "listening on %s without an API key: anyone who can reach it can read every widget",
             settings.host,

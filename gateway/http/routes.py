@@ -155,6 +155,7 @@ async def index(request: Request[Any, Any, Any]) -> Response[bytes]:
                     "/widgets.json",
                     "/apps.json",
                     "/templates.json",
+                    "/openapi.json",
                     "/sql/{widget}",
                     "/options/{query}",
                     "/health",

@@ -545,6 +545,29 @@ def test_sigterm_stops_the_server_with_exit_code_0(tmp_path: Path, demo_sqlite: 
         assert time.monotonic() - started < 10
 
 
+@pytest.mark.parametrize(
+    ("config", "warned"),
+    [
+        ("", True),
+        ('[[keys]]\nname = "team"\nkey = "team-key-123"\nallow = ["*"]\n', False),
+        ('api_keys = ["shared-key-123"]\n', False),
+    ],
+)
+def test_serving_beyond_loopback_warns_only_when_no_key_is_configured(
+    tmp_path: Path, demo_sqlite: Path, config: str, warned: bool
+) -> None:
+    (tmp_path / "gateway.toml").write_text(config)
+    port = free_port()
+    database = f"sqlite:///{demo_sqlite}"
+    args: list[object] = ["--host", "0.0.0.0", "--port", port, "--database", database]
+    args += ["--queries", DEMO_QUERIES]
+    with serving(args, tmp_path, ready_url=f"http://127.0.0.1:{port}/health"):
+        pass
+    log = (tmp_path / "serve.log").read_text()
+    assert ("without an API key" in log) is warned, log
+    assert "team-key-123" not in log and "shared-key-123" not in log
+
+
 # ------------------------------------------------------------------------------------------ misc
 
 

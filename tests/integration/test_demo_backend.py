@@ -130,3 +130,12 @@ async def test_health_and_ready(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).json() == {"status": "ok"}
     ready = await client.get("/ready")
     assert ready.status_code == 200 and ready.json()["databases"] == {"default": "ok"}
+
+
+async def test_the_index_lists_endpoints_that_all_answer(client: httpx.AsyncClient) -> None:
+    index = (await client.get("/")).json()
+    assert index["widgets"] == len((await client.get("/widgets.json")).json())
+    assert "/openapi.json" in index["endpoints"]
+    for path in index["endpoints"]:
+        if "{" not in path:
+            assert (await client.get(path)).status_code == 200, path
