@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
@@ -16,7 +16,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, Pool, PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 from gateway.catalog.sqlcheck import CompiledSql
-from gateway.errors import DatabaseBusy, DatabaseUnavailable
+from gateway.errors import DatabaseBusy, DatabaseUnavailable, InvalidParameters, ParamProblem
 from gateway.sources.gate import FifoGate
 
 log = logging.getLogger("gateway.sources")
@@ -68,6 +68,25 @@ class Collector:
 
     def add(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         self.rows.extend(rows)
+
+
+def bind_positional(
+    order: Sequence[str], values: Mapping[str, Any], convert: Callable[[Any, int], Any]
+) -> list[Any]:
+    """``values`` in placeholder ``order``, each through ``convert(value, position)``.
+
+    A ``ValueError`` from ``convert`` is a value this database cannot take: every such param is
+    reported in one 422 naming it, before the statement is sent.
+    """
+    args, problems = [], []
+    for position, name in enumerate(order):
+        try:
+            args.append(convert(values.get(name), position))
+        except ValueError as exc:
+            problems.append(ParamProblem(name, f"{name} {exc}"))
+    if problems:
+        raise InvalidParameters(problems)
+    return args
 
 
 @dataclass(frozen=True, slots=True)

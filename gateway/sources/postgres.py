@@ -37,7 +37,7 @@ from gateway.errors import (
     QueryTimeout,
 )
 from gateway.settings import DatabaseSettings, Settings
-from gateway.sources.base import CHUNK_ROWS, Column, Fetched, Limits, RowSink
+from gateway.sources.base import CHUNK_ROWS, Column, Fetched, Limits, RowSink, bind_positional
 
 log = logging.getLogger("gateway.sources.postgres")
 APPLICATION_NAME = "gateway"
@@ -188,15 +188,7 @@ class PostgresDriver:
             except BaseException as error:
                 raise _translate(error) from error
             types = self._param_types[query.text] = tuple(t.name for t in stmt.get_parameters())
-        args, problems = [], []
-        for name, pg_type in zip(query.order, types, strict=True):
-            try:
-                args.append(adapt_value(values.get(name), pg_type))
-            except ValueError as exc:
-                problems.append(ParamProblem(name, f"{name} {exc}"))
-        if problems:
-            raise InvalidParameters(problems)
-        return args
+        return bind_positional(query.order, values, lambda value, i: adapt_value(value, types[i]))
 
 
 async def _fetch_single_chunk(

@@ -32,7 +32,7 @@ from gateway.errors import (
     QueryTimeout,
 )
 from gateway.settings import DatabaseSettings, Settings
-from gateway.sources.base import CHUNK_ROWS, Column, Fetched, Limits, RowSink
+from gateway.sources.base import CHUNK_ROWS, Column, Fetched, Limits, RowSink, bind_positional
 
 log = logging.getLogger("gateway.sources.sqlite")
 _PROGRESS_STEPS = 2_000
@@ -267,15 +267,7 @@ _INT64 = 2**63
 
 def bind_args(query: CompiledSql, values: Mapping[str, Any]) -> list[Any]:
     """Positional values for ``query``; a value SQLite cannot hold is a 422 naming its param."""
-    args, problems = [], []
-    for name in query.order:
-        try:
-            args.append(bind_value(values.get(name)))
-        except ValueError as exc:
-            problems.append(ParamProblem(name, f"{name} {exc}"))
-    if problems:
-        raise InvalidParameters(problems)
-    return args
+    return bind_positional(query.order, values, lambda value, _: bind_value(value))
 
 
 def bind_value(value: Any) -> Any:
