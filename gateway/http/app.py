@@ -114,11 +114,10 @@ def create_app(
         app.asgi_handler,  # type: ignore[arg-type]
         EdgeConfig(
             origins=frozenset(settings.allowed_origins),
-            api_keys=tuple(k.encode() for k in settings.api_keys),
+            keys=KeyTable(settings.api_keys, settings.keys),
             key_header=settings.api_key_header,
             key_query_param=settings.api_key_query_param,
             max_body_bytes=settings.max_body_bytes,
-            keys=KeyTable(settings.api_keys, settings.keys),
         ),
         direct_routes=DATA_ROUTES,  # type: ignore[arg-type]  # Litestar's ASGI types, same functions
     )

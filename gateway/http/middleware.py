@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import itertools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -44,12 +43,11 @@ _METHODS = "GET, POST, OPTIONS"
 @dataclass(frozen=True, slots=True)
 class EdgeConfig:
     origins: frozenset[str]
-    api_keys: tuple[bytes, ...]
+    keys: KeyTable
+    """Every accepted key with its scope (gateway/http/access.py); empty: no authentication."""
     key_header: str
     key_query_param: str
     max_body_bytes: int
-    keys: KeyTable | None = None
-    """Every key with its scope (gateway/http/access.py); None: ``api_keys``, all full access."""
 
 
 class EdgeMiddleware:
@@ -60,8 +58,7 @@ class EdgeMiddleware:
         passing through ``app`` (the data routes: Litestar's router costs ~4 % of a query)."""
         self.app, self.config = app, config
         self._direct = dict(direct_routes or {})
-        keys = config.keys
-        self._keys = keys if keys is not None else KeyTable([k.decode() for k in config.api_keys])
+        self._keys = config.keys
         self._key_header = config.key_header.lower().encode("latin-1")
         self._allow_headers = ", ".join(sorted({config.key_header, "Content-Type", "Authorization"}))
 
@@ -229,14 +226,6 @@ def access_entry(
         fields["key_name"] = key_name
         text += f" key_name={key_name}"
     return text, fields
-
-
-def keys_match(given: bytes, keys: Iterable[bytes]) -> bool:
-    """Constant-time comparison against every key, with no early exit."""
-    matched = False
-    for key in keys:
-        matched |= hmac.compare_digest(given, key)
-    return matched
 
 
 def redact_query(raw: bytes, key_param: str) -> str:

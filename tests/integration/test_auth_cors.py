@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.http import middleware
+from gateway.http import access
 from tests.conftest import Backend, make_settings, running
 
 WORKSPACE = "https://pro.openbb.co"
@@ -235,26 +235,26 @@ async def test_the_api_key_never_appears_in_logs_or_error_bodies(
     assert secret not in caplog.text and wrong not in caplog.text
 
 
-def test_keys_match_compares_against_every_key_without_early_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_key_is_compared_against_every_key_without_early_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[tuple[bytes, bytes]] = []
-    real = middleware.hmac.compare_digest
+    real = access.hmac.compare_digest
 
     def spy(a: bytes, b: bytes) -> bool:
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(middleware.hmac, "compare_digest", spy)
-    keys = (b"k1", b"k2", b"k3")
-    assert middleware.keys_match(b"k1", keys) is True
+    monkeypatch.setattr(access.hmac, "compare_digest", spy)
+    keys = access.KeyTable(["k1", "k2", "k3"])
+    assert keys.resolve(b"k1") is not None
     assert calls == [(b"k1", b"k1"), (b"k1", b"k2"), (b"k1", b"k3")]
     calls.clear()
-    assert middleware.keys_match(b"k3", keys) is True
+    assert keys.resolve(b"k3") is not None
     assert len(calls) == 3
     calls.clear()
-    assert middleware.keys_match(b"nope", keys) is False
+    assert keys.resolve(b"nope") is None
     assert len(calls) == 3
     calls.clear()
-    assert middleware.keys_match(b"k1", (b"k1",)) is True and len(calls) == 1
+    assert access.KeyTable(["k1"]).resolve(b"k1") is not None and len(calls) == 1
 
 
 async def test_each_request_checks_its_key_against_every_configured_key(
@@ -262,13 +262,13 @@ async def test_each_request_checks_its_key_against_every_configured_key(
 ) -> None:
     async with running(make_settings(backend, api_keys=KEYS)) as client:
         calls: list[tuple[bytes, bytes]] = []
-        real = middleware.hmac.compare_digest
+        real = access.hmac.compare_digest
 
         def spy(a: bytes, b: bytes) -> bool:
             calls.append((a, b))
             return real(a, b)
 
-        monkeypatch.setattr(middleware.hmac, "compare_digest", spy)
+        monkeypatch.setattr(access.hmac, "compare_digest", spy)
         assert (await client.get("/widgets.json", headers={"X-API-Key": "k1"})).status_code == 200
         assert calls == [(b"k1", b"k1"), (b"k1", b"k2")]
         calls.clear()
