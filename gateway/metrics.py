@@ -40,7 +40,7 @@ LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.
 """Upper bounds of the per-widget latency histogram: cache hits land in the first buckets."""
 _STATIC_ROUTES = frozenset(
     {
-        *("/", "/widgets.json", "/apps.json", "/templates.json", "/metrics"),
+        *("/", "/widgets.json", "/apps.json", "/templates.json", "/openapi.json", "/metrics"),
         *("/health", "/health/live", "/ready", "/health/ready"),
     }
 )
@@ -186,7 +186,7 @@ def _database_metrics(watched: Watched) -> Iterator[Metric]:
         "gateway_db_waiting_requests", "Requests queued for a free connection", labels=["source"]
     )
     for name, source in watched.sources.items():
-        pool = source.engine.sync_engine.pool
+        pool = source.pool
         # QueuePool (both drivers) has these; another pool class just reports 0.
         in_use.add_metric([name], getattr(pool, "checkedout", lambda: 0)())
         size.add_metric([name], getattr(pool, "size", lambda: 0)())

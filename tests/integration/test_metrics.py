@@ -89,6 +89,7 @@ async def test_metrics_count_requests_latency_errors_cache_and_executions(
         assert (await client.get("/sql/fast?n=ten", headers=AUTH)).status_code == 422
         assert (await client.get("/sql/nope", headers=AUTH)).status_code == 404
         assert (await client.get("/widgets.json", headers=AUTH)).status_code == 200
+        assert (await client.get("/openapi.json", headers=AUTH)).status_code == 200
 
         metrics = await scrape(client)
 
@@ -99,6 +100,7 @@ async def test_metrics_count_requests_latency_errors_cache_and_executions(
     assert value("gateway_http_requests_total", route="/sql/{widget}", status="422") == 1
     assert value("gateway_http_requests_total", route="/sql/{widget}", status="404") == 1
     assert value("gateway_http_requests_total", route="/widgets.json", status="200") == 1
+    assert value("gateway_http_requests_total", route="/openapi.json", status="200") == 1
     assert value("gateway_widget_request_duration_seconds_count", widget="fast") == 3
     assert value("gateway_widget_request_duration_seconds_bucket", widget="fast", le="+Inf") == 3
     assert value("gateway_query_errors_total", code="invalid_parameter") == 1
