@@ -148,13 +148,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
     configure(settings.log_level, settings.log_format)
     if settings.uses_demo:
-        from gateway.demo.build import bundled_path
-
         _ensure_demo(settings.demo_path)
-        if args.queries_dir is None and not settings.queries_dir.is_dir():
-            settings = load_settings(
-                args.config, overrides={**overrides, "queries_dir": bundled_path("queries")}
-            )
+        settings = commands.with_demo_queries(settings, args.queries_dir)
     return settings
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from gateway.progress import Progress
-from gateway.settings import load_settings, mask_url
+from gateway.settings import Settings, load_settings, mask_url
 
 FLAGS = {
     "queries_dir": "--queries",
@@ -34,19 +36,22 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {name: getattr(args, name) for name in FLAGS if hasattr(args, name)}
 
 
+def with_demo_queries(settings: Settings, queries_flag: Path | None) -> Settings:
+    """The bundled demo queries when no folder was given and the configured one does not exist."""
+    if queries_flag is not None or settings.queries_dir.is_dir():
+        return settings
+    from gateway.demo.build import bundled_path
+
+    return dataclasses.replace(settings, queries_dir=bundled_path("queries"))
+
+
 def _manifest(args: argparse.Namespace) -> Any:
     from gateway.catalog import load_catalog
 
     settings = load_settings(
         args.config, overrides={"queries_dir": args.queries_dir, "database_url": args.database_url}
     )
-    if not settings.queries_dir.is_dir() and args.queries_dir is None:
-        from gateway.demo.build import bundled_path
-
-        settings = load_settings(
-            args.config,
-            overrides={"queries_dir": bundled_path("queries"), "database_url": args.database_url},
-        )
+    settings = with_demo_queries(settings, args.queries_dir)
     return load_catalog(settings.queries_dir, {n: db.dialect for n, db in settings.sources().items()})
 
 
