@@ -34,9 +34,9 @@ class ParamSpec:
     """False for pass-through params that are declared but not used in SQL."""
     line: int
     model: Param
+    """The front-matter object, for widgets.json."""
     whole_number: bool = False
     """Bound where SQL needs a non-negative integer (LIMIT/OFFSET): 2.5 or -1 is a 422."""
-    """The front-matter object, for widgets.json."""
 
 
 @dataclass(frozen=True, slots=True)
