@@ -9,7 +9,7 @@ so the figure has no title unless the file asks for one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from msgspec import UNSET
@@ -37,7 +37,7 @@ THEMES: dict[str, dict[str, Any]] = {
 TRANSPARENT = "rgba(0,0,0,0)"
 
 
-def theme_of(query: dict[str, list[str]]) -> str:
+def theme_of(query: Mapping[str, list[str]]) -> str:
     """``dark`` unless the request says ``theme=light`` (Workspace's default theme is dark)."""
     return "light" if query.get("theme", ["dark"])[-1].lower() == "light" else "dark"
 

@@ -37,7 +37,7 @@ def variant(spec: QuerySpec, query: Mapping[str, list[str]]) -> str:
     """The part of a request, beyond the params, that changes the body (part of the cache key)."""
     if spec.widget_type != "chart":
         return ""
-    return "raw" if wants_raw(spec, query) else theme_of(dict(query))
+    return "raw" if wants_raw(spec, query) else theme_of(query)
 
 
 def streams_as_table(spec: QuerySpec, query: Mapping[str, list[str]]) -> bool:
