@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.progress import Progress
-from gateway.settings import Settings, load_settings, mask_url
+from gateway.settings import Settings, config_path, load_settings, mask_url
 
 FLAGS = {
     "queries_dir": "--queries",
@@ -123,7 +123,7 @@ def config(args: argparse.Namespace) -> int:
     given = overrides(args)
     settings = load_settings(args.config, overrides=given)
     flags = {name: FLAGS[name] for name, value in given.items() if value is not None}
-    path = config_view.config_path(args.config, os.environ)
+    path = config_path(args.config, os.environ)
     origins = config_view.origins(path, os.environ, flags)
     render = config_view.render_json if args.format == "json" else config_view.render_toml
     sys.stdout.write(render(settings, origins, path))

@@ -17,23 +17,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from gateway.settings import DEFAULT_DATABASE, Settings, env_vars, mask_url
+from gateway.settings import DEFAULT_DATABASE, Settings, env_vars, is_secret_ref, mask_url
 
 _PUBLIC = frozenset({"api_key_header", "api_key_query_param", "ssl_keyfile"})
 _SECRET_WORDS = ("key", "secret", "password", "token")
 _PUBLIC_PARTS = frozenset({"name", "allow"})
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
 DEFAULT = "default"
-
-
-def config_path(config_file: Path | None, env: Mapping[str, str]) -> Path | None:
-    """The file ``load_settings`` reads: ``--config``, else ``$GATEWAY_CONFIG``, else ``./gateway.toml``."""
-    if config_file is not None:
-        return config_file
-    if "GATEWAY_CONFIG" in env:
-        return Path(env["GATEWAY_CONFIG"])
-    local = Path("gateway.toml")
-    return local if local.is_file() else None
 
 
 def origins(path: Path | None, env: Mapping[str, str], flags: Mapping[str, str]) -> dict[str, str]:
@@ -65,7 +55,7 @@ def _file_keys(path: Path | None) -> dict[str, str]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))  # load_settings already validated it
     found: dict[str, str] = {}
     for key, value in data.items():
-        if isinstance(value, dict) and not _is_ref(value) and key != "databases":
+        if isinstance(value, dict) and not is_secret_ref(value) and key != "databases":
             for sub_key, sub_value in value.items():  # [server], [limits]...: grouping only
                 found[sub_key] = _file_origin(path, sub_value)
         else:
@@ -73,12 +63,8 @@ def _file_keys(path: Path | None) -> dict[str, str]:
     return found
 
 
-def _is_ref(value: dict[str, Any]) -> bool:
-    return len(value) == 1 and next(iter(value)).lstrip("$") in ("env", "file")
-
-
 def _file_origin(path: Path, value: Any) -> str:
-    if isinstance(value, dict) and _is_ref(value):
+    if isinstance(value, dict) and is_secret_ref(value):
         kind, ref = next(iter(value.items()))
         return f"file {path} ({kind.lstrip('$')} {ref})"
     return f"file {path}"

@@ -207,7 +207,7 @@ def load_settings(
     env = os.environ if env is None else env
     raw: dict[str, Any] = {}
     databases: dict[str, DatabaseSettings] = {}
-    path = config_file or _default_config_path(env)
+    path = config_path(config_file, env)
     if path is not None:
         file_values, databases = _read_config_file(path, env)
         raw.update(file_values)
@@ -221,7 +221,11 @@ def load_settings(
     return settings
 
 
-def _default_config_path(env: Mapping[str, str]) -> Path | None:
+def config_path(config_file: Path | None, env: Mapping[str, str]) -> Path | None:
+    """The file settings are read from: ``config_file``, else ``$GATEWAY_CONFIG``, else
+    ``./gateway.toml`` when present."""
+    if config_file is not None:
+        return config_file
     if "GATEWAY_CONFIG" in env:
         return Path(env["GATEWAY_CONFIG"])
     candidate = Path("gateway.toml")
@@ -244,7 +248,7 @@ def _read_config_file(
             databases = _read_databases(path, value, env)
         elif key == "keys":
             values["keys"] = _read_keys(path, value, env)
-        elif isinstance(value, dict) and not _is_secret_ref(value):
+        elif isinstance(value, dict) and not is_secret_ref(value):
             for sub_key, sub_value in value.items():  # [server], [auth], [limits] are grouping only
                 name = _known(path, sub_key)  # before resolving: an unknown key is the real error
                 if name == "keys":  # [[auth.keys]]
@@ -312,7 +316,8 @@ def _known(where: Path | str, key: str) -> str:
     return key
 
 
-def _is_secret_ref(value: dict[str, Any]) -> bool:
+def is_secret_ref(value: dict[str, Any]) -> bool:
+    """``{env = "NAME"}`` or ``{file = "path"}`` (``$env``/``$file`` too): a secret reference."""
     return len(value) == 1 and next(iter(value)) in {"env", "$env", "file", "$file"}
 
 
@@ -320,7 +325,7 @@ def _resolve_secret(path: Path, value: Any, env: Mapping[str, str]) -> Any:
     """``{env = "NAME"}`` reads a variable, ``{file = "path"}`` a file; secrets stay out of git."""
     if isinstance(value, list):
         return [_resolve_secret(path, v, env) for v in value]
-    if not (isinstance(value, dict) and _is_secret_ref(value)):
+    if not (isinstance(value, dict) and is_secret_ref(value)):
         return value
     kind, ref = next(iter(value.items()))
     if kind.lstrip("$") == "env":
