@@ -176,8 +176,7 @@ class _App:
 def auto_place(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Give items without x/y a place: left to right, below everything placed so far."""
     floor = max((item["y"] + item["h"] for item in items if "x" in item), default=0)
-    x = y = row_height = 0
-    y = floor
+    x, y, row_height = 0, floor, 0
     for item in items:
         if "x" in item:
             continue
